@@ -1,0 +1,3 @@
+"""CuPy GPU kernels for the "cupy" backend (see scratchlm/kernels/__init__.py)."""
+
+KERNELS = {}

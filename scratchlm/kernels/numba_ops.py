@@ -1,0 +1,3 @@
+"""Numba CPU kernels for the "numba" backend (see scratchlm/kernels/__init__.py)."""
+
+KERNELS = {}
