@@ -1,0 +1,348 @@
+"""Figures for the course: what training, gradients and sampling look like.
+
+Every function takes plain Python lists or NumPy arrays (move CuPy arrays with
+``backend.asnumpy`` first) and returns a :class:`matplotlib.figure.Figure`. The figures are made
+without ``pyplot``, so nothing is kept alive in a global figure list and no display is needed:
+save one with ``fig.savefig("loss.png")``; in a notebook, a figure that is the last expression
+of a cell is drawn inline.
+
+=================================  ==========================================================
+function                           what it shows
+=================================  ==========================================================
+:func:`loss_curves`                loss (nats per token) and perplexity exp(loss) over training
+:func:`gradient_norm_through_time`  ||dL/dh_t|| against the distance from the loss
+:func:`singular_values`            the singular values of recurrent weight matrices
+:func:`clipping_norms`             the global gradient norm per step before and after clipping
+:func:`temperature_distributions`  softmax(z / T) as bar charts, one panel per temperature T
+:func:`activation_heatmap`         text whose characters are coloured by one hidden unit's value
+:func:`sample_table`               generated samples in a table, one row per setting
+=================================  ==========================================================
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+_DIVERGING = "RdBu_r"
+
+
+def _as_1d(values, what: str) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{what} must be a non-empty 1-D sequence of numbers, got shape {array.shape}")
+    return array
+
+
+def _steps_for(values: np.ndarray, steps, what: str) -> np.ndarray:
+    if steps is None:
+        return np.arange(1, len(values) + 1)
+    steps = _as_1d(steps, f"{what} steps")
+    if len(steps) != len(values):
+        raise ValueError(f"{what}: {len(steps)} steps given for {len(values)} values")
+    return steps
+
+
+def loss_curves(
+    train_loss: Sequence[float],
+    valid_loss: Sequence[float] | None = None,
+    *,
+    train_steps: Sequence[float] | None = None,
+    valid_steps: Sequence[float] | None = None,
+    xlabel: str = "step",
+    title: str | None = None,
+) -> Figure:
+    """Loss and perplexity curves, side by side.
+
+    The left panel is the mean negative log-likelihood in nats per predicted token, the right
+    panel the perplexity PPL = exp(loss) on a log scale (so both panels have the same shape,
+    and a perplexity of V is the uniform guess over V tokens).
+
+    Args:
+        train_loss: (N,) training losses, e.g. one per step or a running mean.
+        valid_loss: (M,) held-out losses, or None.
+        train_steps: (N,) x positions of ``train_loss``; default 1..N.
+        valid_steps: (M,) x positions of ``valid_loss``; default 1..M.
+        xlabel: label of the x axis ("step", "epoch", ...).
+        title: figure title, or None.
+    """
+    curves = [("train", _as_1d(train_loss, "train_loss"), train_steps)]
+    if valid_loss is not None:
+        curves.append(("valid", _as_1d(valid_loss, "valid_loss"), valid_steps))
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax_loss, ax_ppl = fig.subplots(1, 2)
+    for name, losses, steps in curves:
+        x = _steps_for(losses, steps, name)
+        marker = "o" if len(losses) <= 30 else None
+        ax_loss.plot(x, losses, marker=marker, label=name)
+        ax_ppl.plot(x, np.exp(losses), marker=marker, label=name)
+    ax_loss.set(xlabel=xlabel, ylabel="loss (nats / token)", title="loss")
+    ax_ppl.set(xlabel=xlabel, ylabel="perplexity", yscale="log", title="perplexity = exp(loss)")
+    for ax in (ax_loss, ax_ppl):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def gradient_norm_through_time(
+    norms: Mapping[str, Sequence[float]],
+    *,
+    title: str = "how far back does the gradient reach?",
+) -> Figure:
+    """||dL/dh_t|| against the distance k = T - t between step t and the loss at the last step T.
+
+    For an Elman RNN, dL/dh_t = (prod_{s=t+1..T} W_hh^T diag(1 - h_s^2)) dL/dh_T, so the norm
+    shrinks or grows roughly geometrically in k: a straight line on the log scale used here.
+
+    Args:
+        norms: label -> (K,) norms, element k being ||dL/dh_{T-k}|| (k = 0 is the last step).
+        title: figure title.
+    """
+    if not norms:
+        raise ValueError("norms must map at least one label to a sequence of gradient norms")
+    fig = Figure(figsize=(6, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for label, values in norms.items():
+        values = _as_1d(values, f"norms[{label!r}]")
+        if np.any(values < 0):
+            raise ValueError(f"norms[{label!r}] holds negative values; norms are >= 0")
+        # A norm that underflowed to exactly 0 cannot be drawn on a log axis.
+        ax.plot(np.arange(len(values)), np.where(values > 0, values, np.nan), label=label)
+    ax.set(xlabel="distance k = T - t (steps back from the loss)", ylabel="||dL/dh_t||",
+           yscale="log", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return fig
+
+
+def singular_values(weights: Mapping[str, np.ndarray], *, title: str = "singular values of W_hh") -> Figure:
+    """The singular values sigma_1 >= sigma_2 >= ... of each matrix, with the line sigma = 1.
+
+    The largest singular value of the recurrent matrix bounds how much one step of
+    backpropagation can stretch a gradient (times max tanh' = 1); far below 1 the gradient
+    vanishes over time, above 1 it may explode.
+
+    Args:
+        weights: label -> (H, H) matrix (e.g. W_hh scaled by different factors).
+        title: figure title.
+    """
+    if not weights:
+        raise ValueError("weights must map at least one label to a matrix")
+    fig = Figure(figsize=(6, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for label, matrix in weights.items():
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if matrix.ndim != 2:
+            raise ValueError(f"weights[{label!r}] must be a 2-D matrix, got shape {matrix.shape}")
+        sigma = np.linalg.svd(matrix, compute_uv=False)
+        ax.plot(np.arange(1, len(sigma) + 1), sigma, marker=".", label=f"{label} (max {sigma[0]:.2f})")
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set(xlabel="index i", ylabel="singular value sigma_i", yscale="log", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return fig
+
+
+def clipping_norms(
+    norms_before: Sequence[float],
+    norms_after: Sequence[float],
+    max_norm: float,
+    *,
+    title: str = "gradient-norm clipping",
+) -> Figure:
+    """The global gradient norm ||g|| at every step, before and after clipping to ``max_norm``.
+
+    Clipping rescales g <- g * max_norm / ||g|| whenever ||g|| > max_norm, so the "after"
+    curve is min(||g||, max_norm): the direction is kept, only the step length is capped.
+
+    Args:
+        norms_before: (N,) norms before clipping.
+        norms_after: (N,) norms after clipping.
+        max_norm: the threshold (> 0).
+        title: figure title.
+    """
+    before = _as_1d(norms_before, "norms_before")
+    after = _as_1d(norms_after, "norms_after")
+    if len(before) != len(after):
+        raise ValueError(f"norms_before has {len(before)} values but norms_after has {len(after)}")
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    fig = Figure(figsize=(7, 3.4), layout="constrained")
+    ax = fig.subplots()
+    steps = np.arange(1, len(before) + 1)
+    ax.plot(steps, before, label="before clipping", color="tab:red", alpha=0.8)
+    ax.plot(steps, after, label="after clipping", color="tab:blue")
+    ax.axhline(max_norm, color="black", linewidth=0.8, linestyle="--", label=f"max_norm = {max_norm:g}")
+    ax.set(xlabel="step", ylabel="global gradient norm ||g||", yscale="log", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return fig
+
+
+def temperature_distributions(
+    logits: Sequence[float],
+    temperatures: Sequence[float],
+    labels: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Bar charts of p_i(T) = exp(z_i / T) / sum_j exp(z_j / T), one panel per temperature T.
+
+    T < 1 cools the distribution (the largest logit takes more of the mass, T -> 0 is argmax);
+    T > 1 warms it (towards the uniform distribution as T -> infinity); T = 1 is the model.
+
+    Args:
+        logits: (V,) scores z.
+        temperatures: the temperatures T > 0, one panel each.
+        labels: (V,) names of the outcomes (tokens), or None for 0..V-1.
+        title: figure title, or None.
+    """
+    z = _as_1d(logits, "logits")
+    temperatures = [float(t) for t in temperatures]
+    if not temperatures or min(temperatures) <= 0:
+        raise ValueError(f"temperatures must be a non-empty list of numbers > 0, got {temperatures}")
+    if labels is None:
+        labels = [str(i) for i in range(len(z))]
+    if len(labels) != len(z):
+        raise ValueError(f"{len(labels)} labels given for {len(z)} logits")
+    fig = Figure(figsize=(3.2 * len(temperatures), 3.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(temperatures), sharey=True))
+    positions = np.arange(len(z))
+    for ax, temperature in zip(axes, temperatures):
+        scaled = z / temperature
+        # Subtracting the maximum changes nothing mathematically and keeps exp from overflowing.
+        weights = np.exp(scaled - scaled.max())
+        probs = weights / weights.sum()
+        ax.bar(positions, probs, color="tab:blue")
+        ax.set_xticks(positions, labels, rotation=90 if len(z) > 12 else 0)
+        ax.set(title=f"T = {temperature:g}", ylim=(0, 1.05))
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylabel("probability")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _layout_characters(text: str, width: int) -> list[list[int]]:
+    """Character positions of ``text`` split into display lines of at most ``width`` characters.
+
+    A newline ends its line (it is shown as a coloured cell too, since the RNN read it).
+    """
+    lines: list[list[int]] = [[]]
+    for position, char in enumerate(text):
+        if len(lines[-1]) == width:
+            lines.append([])
+        lines[-1].append(position)
+        if char == "\n":
+            lines.append([])
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def activation_heatmap(
+    text: str,
+    values: Sequence[float],
+    *,
+    width: int = 80,
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    title: str | None = None,
+) -> Figure:
+    """``text`` drawn character by character, each cell coloured by one hidden unit's value.
+
+    ``values[i]`` is the unit's activation after the RNN has read ``text[i]`` (for a tanh unit,
+    in [-1, 1]: blue negative, red positive). This is the picture in which Karpathy, Johnson &
+    Fei-Fei (2015) found cells that track quotes, line length or nesting depth.
+
+    Args:
+        text: the characters that were fed, length N.
+        values: (N,) the unit's value after each character.
+        width: characters per display line; a newline in the text also ends a line.
+        vmin, vmax: the values mapped to the ends of the colour scale.
+        title: figure title, or None.
+    """
+    if not isinstance(text, str) or not text:
+        raise TypeError("text must be a non-empty string")
+    values = _as_1d(values, "values")
+    if len(values) != len(text):
+        raise ValueError(f"{len(values)} values given for {len(text)} characters; need one per character")
+    if width < 1:
+        raise ValueError(f"width must be >= 1, got {width}")
+    lines = _layout_characters(text, width)
+    columns = max(len(positions) for positions in lines)
+    grid = np.full((len(lines), columns), np.nan)
+    for row, positions in enumerate(lines):
+        grid[row, : len(positions)] = values[positions]
+    fig = Figure(figsize=(max(4.0, 0.8 + 0.13 * columns), 0.6 + 0.24 * len(lines)), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=_DIVERGING, vmin=vmin, vmax=vmax,
+                      aspect="auto", interpolation="nearest")
+    for row, positions in enumerate(lines):
+        for col, position in enumerate(positions):
+            char = text[position]
+            shown = "\u21b5" if char == "\n" else char
+            ax.text(col, row, shown, ha="center", va="center", family="monospace", fontsize=8)
+    ax.set_axis_off()
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def sample_table(
+    rows: Sequence[Sequence[object]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    max_chars: int = 70,
+) -> Figure:
+    """A table of generated samples, e.g. one row per temperature or decoding method.
+
+    Args:
+        rows: the rows; each has one entry per column (strings or numbers). Newlines in a
+            sample are shown as the return symbol, and entries longer than ``max_chars``
+            are cut with an ellipsis so the table stays readable.
+        columns: the column headers.
+        title: figure title, or None.
+        max_chars: the longest entry shown in full.
+    """
+    columns = [str(c) for c in columns]
+    if not rows:
+        raise ValueError("rows must hold at least one row")
+    cells = []
+    for number, row in enumerate(rows):
+        if len(row) != len(columns):
+            raise ValueError(f"row {number} has {len(row)} entries but there are {len(columns)} columns")
+        cells.append([_table_entry(entry, max_chars) for entry in row])
+    longest = [max(len(columns[j]), *(len(r[j]) for r in cells)) for j in range(len(columns))]
+    fig = Figure(figsize=(min(16.0, 1.0 + 0.085 * sum(longest) + 0.3 * len(columns)),
+                          0.5 + 0.3 * (len(cells) + 1)), layout="constrained")
+    ax = fig.subplots()
+    ax.set_axis_off()
+    table = ax.table(cellText=cells, colLabels=columns, loc="center", cellLoc="left",
+                     colWidths=[n / sum(longest) for n in longest])
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    for (row, _), cell in table.get_celld().items():
+        cell.get_text().set_family("monospace")
+        if row == 0:
+            cell.set_facecolor("#dde6f0")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _table_entry(entry: object, max_chars: int) -> str:
+    if isinstance(entry, float) and not math.isnan(entry):
+        text = f"{entry:g}"
+    else:
+        text = str(entry)
+    text = text.replace("\n", "\u21b5")
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "\u2026"
+    return text
