@@ -1,0 +1,172 @@
+"""Checkpoints: everything needed to use a trained model, or to resume its training exactly.
+
+A checkpoint is one ``.npz`` file (NumPy's zip of ``.npy`` arrays, readable without scratchlm)::
+
+    model/<name>        the model's parameters, named like PyTorch (model.state_dict())
+    optimizer/<name>    the optimizer's running state (momentum, Adam's m and v, ..., "steps")
+    carry/<name>        the recurrent state carried between TBPTT windows, when saved mid-epoch
+    meta.json           one JSON document, stored as UTF-8 bytes (a uint8 array):
+                          tokenizer   the tokenizer (and so the vocabulary) as its own JSON
+                          config      model and training settings
+                          rng         numpy Generator states, bit_generator.state as JSON
+                          progress    epoch, step, schedule and early-stopping state, history
+
+Why not pickle: a pickle can run arbitrary code when loaded, and it breaks when classes move.
+Here everything is an array or JSON, and loading uses ``numpy.load(..., allow_pickle=False)``.
+
+Why one file: the arrays and their JSON description must change together. Writing is atomic -
+the new checkpoint goes to a temporary file in the same folder, is flushed to disk (fsync), and
+only then renamed over the old one with ``os.replace`` (an atomic rename on POSIX and Windows).
+A crash at any moment leaves either the old checkpoint or the new one, never half of one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORMAT = "scratchlm-checkpoint"
+FORMAT_VERSION = 1
+ARRAY_GROUPS = ("model", "optimizer", "carry")
+
+
+@dataclass
+class Checkpoint:
+    """The contents of a checkpoint file, as plain arrays and JSON-ready values.
+
+    Attributes:
+        model: dict name -> array, the model's ``state_dict()``.
+        tokenizer: the tokenizer's JSON text (``tokenizer.to_json()``).
+        config: dict of settings (model sizes, training options); JSON-ready.
+        optimizer: dict name -> array, ``optimizer.state_dict()``; empty when not saved.
+        carry: dict name -> array, the recurrent state between TBPTT windows; empty when none.
+        rng: dict name -> ``bit_generator.state`` of each numpy Generator the run uses.
+        progress: dict, where the run stands (epoch, step, history, ...); JSON-ready.
+    """
+
+    model: dict
+    tokenizer: str
+    config: dict
+    optimizer: dict = field(default_factory=dict)
+    carry: dict = field(default_factory=dict)
+    rng: dict = field(default_factory=dict)
+    progress: dict = field(default_factory=dict)
+
+
+def rng_state(generator: np.random.Generator) -> dict:
+    """A Generator's state as a JSON-ready dict (``generator.bit_generator.state``)."""
+    return generator.bit_generator.state
+
+
+def rng_from_state(state: dict) -> np.random.Generator:
+    """A new Generator that continues exactly where the one whose ``state`` was saved stopped."""
+    try:
+        bit_generator = getattr(np.random, state["bit_generator"])()
+        bit_generator.state = state
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise ValueError(f"not a numpy bit_generator state: {err}") from err
+    return np.random.Generator(bit_generator)
+
+
+def save_checkpoint(path, checkpoint: Checkpoint) -> None:
+    """Write ``checkpoint`` to ``path`` atomically (temporary file, fsync, os.replace)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    meta = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "tokenizer": checkpoint.tokenizer,
+        "config": checkpoint.config,
+        "rng": checkpoint.rng,
+        "progress": checkpoint.progress,
+    }
+    arrays = {"meta.json": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)}
+    for group in ARRAY_GROUPS:
+        for name, array in getattr(checkpoint, group).items():
+            arrays[f"{group}/{name}"] = np.asarray(array)
+
+    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            np.savez(tmp, **arrays)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        # an error or Ctrl-C while writing: drop the partial file, keep the old checkpoint
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (POSIX); Windows cannot open folders and does not need it."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises FileNotFoundError when ``path`` does not exist, and ValueError when the file is not
+    a complete scratchlm checkpoint (truncated, corrupted, or something else entirely).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no checkpoint at {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise ValueError(f"{path!r} is not a readable scratchlm checkpoint (corrupted or truncated?): {err}") from err
+    if "meta.json" not in arrays:
+        raise ValueError(f"{path!r} is an .npz file but not a scratchlm checkpoint (it has no meta.json)")
+    try:
+        meta = json.loads(arrays.pop("meta.json").tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path!r}: the checkpoint's meta.json is damaged: {err}") from err
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path!r} is not a scratchlm checkpoint")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path!r} is checkpoint format version {meta.get('version')!r}; "
+                         f"this scratchlm reads version {FORMAT_VERSION}")
+    groups = {group: {} for group in ARRAY_GROUPS}
+    for key, array in arrays.items():
+        group, _, name = key.partition("/")
+        if group not in groups:
+            raise ValueError(f"{path!r}: unexpected entry {key!r} in the checkpoint")
+        groups[group][name] = array
+    return Checkpoint(tokenizer=meta["tokenizer"], config=meta["config"], rng=meta["rng"],
+                      progress=meta["progress"], **groups)
+
+
+def check_same_vocabulary(checkpoint: Checkpoint, tokenizer_json: str, what: str = "this corpus") -> None:
+    """Raise ValueError unless ``tokenizer_json`` describes the checkpoint's tokenizer.
+
+    A model's rows of the embedding and the output layer are indexed by token id; reading them
+    with another vocabulary would silently mean other tokens.
+    """
+    saved, given = json.loads(checkpoint.tokenizer), json.loads(tokenizer_json)
+    if saved == given:
+        return
+    saved_tokens, given_tokens = saved.get("tokens", []), given.get("tokens", [])
+    detail = f"a {saved.get('kind')} tokenizer of {len(saved_tokens)} tokens vs a {given.get('kind')} one of {len(given_tokens)}"
+    for i, (a, b) in enumerate(zip(saved_tokens, given_tokens)):
+        if a != b:
+            detail += f"; first difference at id {i}: {a!r} vs {b!r}"
+            break
+    raise ValueError(f"the checkpoint was trained with a different vocabulary than {what} ({detail})")
