@@ -4,4 +4,35 @@ Each module exposes ``KERNELS``, a dict from an operation's name to a function w
 signature and results of the NumPy reference it replaces (the reference lives in
 ``scratchlm/layers``). :func:`scratchlm.backend.kernel` picks the active backend's entry, and
 ``tests/test_kernels.py`` checks every entry against its reference.
+
+The seams (op name -> reference function, its arguments and results). B batch, H hidden size,
+N rows, V vocabulary size, E embedding size. A kernel must not modify its inputs and must return
+new arrays (callers store them into preallocated buffers); dtypes follow the inputs.
+
+==============================  ===========================================================================
+op name                         reference, arguments -> results
+==============================  ===========================================================================
+"embedding_scatter_add"         layers.embedding.embedding_scatter_add(ids (N,) int, dout (N, E),
+                                num_embeddings V) -> dweight (V, E), repeated ids accumulate
+"softmax_cross_entropy_forward" layers.softmax_cross_entropy.cross_entropy_rows_forward(
+                                logits (N, V), targets (N,) int) -> (nll (N,), probs (N, V))
+"softmax_cross_entropy_backward" layers.softmax_cross_entropy.cross_entropy_rows_backward(
+                                probs (N, V), targets (N,) int, row_weights (N,))
+                                -> dlogits (N, V) = row_weights[:, None] * (probs - onehot(targets))
+"rnn_gates_forward"             layers.rnn.rnn_gates_forward(a (B, H)) -> h (B, H) = tanh(a)
+"rnn_gates_backward"            layers.rnn.rnn_gates_backward(dh (B, H), h (B, H)) -> da (B, H)
+"lstm_gates_forward"            layers.lstm.lstm_gates_forward(a (B, 4H), c_prev (B, H))
+                                -> (h (B, H), c (B, H), gates (B, 4H) = [i, f, g, o], tanh_c (B, H))
+"lstm_gates_backward"           layers.lstm.lstm_gates_backward(dh (B, H), dc (B, H), c_prev (B, H),
+                                gates (B, 4H), tanh_c (B, H)) -> (da (B, 4H), dc_prev (B, H))
+"gru_gates_forward"             layers.gru.gru_gates_forward(ax (B, 3H), ah (B, 3H), h_prev (B, H))
+                                -> (h (B, H), gates (B, 3H) = [r, z, n])
+"gru_gates_backward"            layers.gru.gru_gates_backward(dh (B, H), h_prev (B, H), gates (B, 3H),
+                                ah_n (B, H)) -> (dax (B, 3H), dah (B, 3H), dh_prev_direct (B, H))
+==============================  ===========================================================================
+
+Inside the sequence functions the per-step arguments are slices of time-major buffers
+(``buffer[t]``, C-contiguous (B, .) blocks); ``ax``/``a`` already include both biases for the RNN
+and LSTM (for the GRU ``ax`` holds b_ih and ``ah`` holds b_hh). The equations of each op are in
+the docstring of its reference.
 """

@@ -1,0 +1,77 @@
+"""The textbook: one file per layer, each a forward/backward pair with an explicit cache.
+
+    embedding.py               embedding_forward / embedding_backward (scatter-add)
+    linear.py                  linear_forward / linear_backward (over any leading axes)
+    softmax_cross_entropy.py   log_softmax; softmax_cross_entropy_forward / _backward (masked mean)
+    dropout.py                 dropout_forward / dropout_backward (inverted dropout)
+    activations.py             sigmoid (overflow-free)
+    rnn.py, lstm.py, gru.py    <cell>_step_forward / _step_backward (one step) and
+                               <cell>_forward / <cell>_backward (a whole sequence, full BPTT)
+
+Conventions: batch-first shapes (B, T, ...); ``*_forward(...) -> (out, cache)`` and
+``*_backward(dout, cache) -> gradients``; cell parameters are dicts named and laid out like
+PyTorch's (weight_ih (G*H, E), weight_hh (G*H, H), bias_ih, bias_hh; LSTM gates i, f, g, o; GRU
+r, z, n). Array math goes through ``scratchlm.backend.xp()``, and the hot pointwise parts through
+``scratchlm.backend.kernel(op, reference)`` (the ops are listed in ``scratchlm/kernels``).
+
+:data:`CELLS` maps a cell name to its functions, for code that is generic over the cell.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from scratchlm.layers import gru, lstm, rnn
+from scratchlm.layers.dropout import dropout_backward, dropout_forward
+from scratchlm.layers.embedding import embedding_backward, embedding_forward
+from scratchlm.layers.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from scratchlm.layers.linear import linear_backward, linear_forward
+from scratchlm.layers.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from scratchlm.layers.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from scratchlm.layers.softmax_cross_entropy import (
+    log_softmax,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+)
+
+
+class Cell(NamedTuple):
+    """The functions and gate count of one recurrent cell type."""
+
+    num_gates: int
+    step_forward: Callable
+    step_backward: Callable
+    forward: Callable
+    backward: Callable
+
+
+CELLS = {
+    "rnn": Cell(rnn.NUM_GATES, rnn_step_forward, rnn_step_backward, rnn_forward, rnn_backward),
+    "lstm": Cell(lstm.NUM_GATES, lstm_step_forward, lstm_step_backward, lstm_forward, lstm_backward),
+    "gru": Cell(gru.NUM_GATES, gru_step_forward, gru_step_backward, gru_forward, gru_backward),
+}
+
+__all__ = [
+    "CELLS",
+    "Cell",
+    "dropout_backward",
+    "dropout_forward",
+    "embedding_backward",
+    "embedding_forward",
+    "gru_backward",
+    "gru_forward",
+    "gru_step_backward",
+    "gru_step_forward",
+    "linear_backward",
+    "linear_forward",
+    "log_softmax",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "softmax_cross_entropy_backward",
+    "softmax_cross_entropy_forward",
+]
