@@ -80,8 +80,13 @@ class Vocabulary:
             tokens = data["tokens"]
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise ValueError(f"not a scratchlm vocabulary JSON ({err})") from err
-        if list(tokens[: len(SPECIALS)]) != list(SPECIALS):
-            raise ValueError(f"vocabulary JSON must start with the special tokens {SPECIALS}")
+        return cls.from_json_tokens(tokens)
+
+    @classmethod
+    def from_json_tokens(cls, tokens: Sequence[str]) -> "Vocabulary":
+        """The inverse of ``itos``: a full token list that starts with the four specials."""
+        if not isinstance(tokens, list) or tokens[: len(SPECIALS)] != list(SPECIALS):
+            raise ValueError(f"a saved vocabulary must be a list starting with the special tokens {SPECIALS}")
         return cls(tokens[len(SPECIALS):])
 
     def save(self, path) -> None:
