@@ -193,6 +193,11 @@ def _check_inputs(x, params, cell, layer, lengths):
         if weight_ih.ndim != 2 or weight_ih.shape[1] != features or weight_ih.shape[0] % gates:
             raise ValueError(f"weight_ih{suffix} must have shape ({gates}*H, {features}) for a {cell} "
                              f"reading {features} features, got {weight_ih.shape}")
+        hidden = weight_ih.shape[0] // gates
+        weight_hh = params["weight_hh" + suffix]
+        if weight_hh.shape != (gates * hidden, hidden):
+            raise ValueError(f"weight_hh{suffix} must have shape ({gates}*H, H) = ({gates * hidden}, {hidden}) "
+                             f"to match weight_ih{suffix} of a {cell}, got {weight_hh.shape}")
     if lengths is None:
         return None
     lengths = backend.asnumpy(lengths)

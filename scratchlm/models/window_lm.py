@@ -39,6 +39,7 @@ from scratchlm.layers.softmax_cross_entropy import (
     softmax_cross_entropy_forward,
 )
 from scratchlm.lm import LanguageModel
+from scratchlm.validation import check_mask, check_shape, check_token_ids
 
 
 class WindowLM(LanguageModel):
@@ -70,7 +71,25 @@ class WindowLM(LanguageModel):
         self.direct = bool(direct)
         self.bos_id, self.eos_id = bos_id, eos_id
         self.dtype = np.dtype(dtype)
+        self.seed = seed
         self.params = self._init_params(np.random.default_rng(seed))
+
+    def config(self):
+        """The constructor arguments as a JSON-able dict; ``WindowLM.from_config(model.config())`` rebuilds the model."""
+        return {
+            "vocab_size": self.vocab_size, "context_size": self.context_size, "embed_dim": self.embed_dim,
+            "hidden_size": self.hidden_size, "direct": self.direct, "seed": self.seed, "dtype": self.dtype.name,
+            "bos_id": int(self.bos_id), "eos_id": None if self.eos_id is None else int(self.eos_id),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """A freshly initialised model with the architecture described by ``config`` (see :meth:`config`)."""
+        return cls(**config)
+
+    def num_parameters(self):
+        """The number of trainable scalars."""
+        return sum(int(p.size) for p in self.params.values())
 
     def _init_params(self, rng):
         """PyTorch's defaults: embeddings N(0, 1); a linear map U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
@@ -116,9 +135,8 @@ class WindowLM(LanguageModel):
         n = self.context_size
         if state is None:
             state = self.initial_state(batch)
-        state = np.asarray(backend.asnumpy(state))
-        if state.shape != (batch, n - 1):
-            raise ValueError(f"state must be the previous {n - 1} tokens, shape ({batch}, {n - 1}), got {state.shape}")
+        state = backend.asnumpy(check_token_ids(state, "state", vocab_size=self.vocab_size, ndim=2, allow_empty=True))
+        check_shape(state, "state", (batch, n - 1), "the previous n-1 tokens, (batch, context_size - 1)")
         stream = np.concatenate([state, inputs], axis=1)                  # (B, n-1+T)
         positions = np.arange(time)[:, None] + np.arange(n)[None, :]      # (T, n)
         return stream[:, positions], stream[:, time:]
@@ -132,23 +150,30 @@ class WindowLM(LanguageModel):
         logits, _ = self._forward_windows(windows)
         return logits, next_state
 
+    def loss(self, inputs, targets, state=None, mask=None):
+        """The mean NLL per unmasked target token, without gradients (see :meth:`loss_and_grads`)."""
+        return self._loss(inputs, targets, state, mask)[0]
+
     def loss_and_grads(self, inputs, targets, state=None, mask=None):
         """Mean NLL per predicted token, its gradients (keyed like params), the next state.
 
         inputs, targets (B, T) int (targets[b, t] is the token after inputs[b, t]); state (B, n-1)
         or None; mask (B, T) bool or None (False marks padding, neither predicted nor counted).
         """
-        windows, next_state = self.windows(inputs, state)
-        targets = self._check_ids(targets, "targets")
-        if targets.shape != windows.shape[:2]:
-            raise ValueError(f"targets must have the shape of inputs {windows.shape[:2]}, got {targets.shape}")
-        logits, cache = self._forward_windows(windows)
-        if mask is not None:
-            mask = backend.asarray(mask)
-        loss, loss_cache = softmax_cross_entropy_forward(logits, backend.asarray(targets), mask)
+        loss, loss_cache, cache, next_state = self._loss(inputs, targets, state, mask)
         dlogits = softmax_cross_entropy_backward(loss_cache)
         grads = self._backward_windows(dlogits, cache)
-        return float(loss), grads, next_state
+        return loss, grads, next_state
+
+    def _loss(self, inputs, targets, state, mask):
+        windows, next_state = self.windows(inputs, state)
+        targets = check_token_ids(targets, "targets", ndim=2)
+        check_shape(targets, "targets", windows.shape[:2], "the shape of inputs (batch, time)")
+        if mask is not None:
+            mask = check_mask(mask, "mask", windows.shape[:2])
+        logits, cache = self._forward_windows(windows)
+        loss, loss_cache = softmax_cross_entropy_forward(logits, targets, mask)
+        return float(loss), loss_cache, cache, next_state
 
     def _forward_windows(self, windows):
         """windows (B, T, n) int -> logits (B, T, V), cache. The equations of the module docstring."""
@@ -222,9 +247,5 @@ class WindowLM(LanguageModel):
         return logp[np.arange(tokens.shape[1]), tokens[0]]
 
     def _check_ids(self, ids, name):
-        ids = np.asarray(backend.asnumpy(ids))
-        if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"{name} must be a 2-D int array of token ids (batch, time), got {ids.dtype} {ids.shape}")
-        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
-            raise ValueError(f"{name} holds ids outside the vocabulary 0..{self.vocab_size - 1}")
-        return ids
+        """``ids`` checked (2-D, integer, inside the vocabulary) and returned as a NumPy array."""
+        return backend.asnumpy(check_token_ids(ids, name, vocab_size=self.vocab_size, ndim=2))
