@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from scratchlm.data import ItemBatches, StreamBatches, batchify, pad_items
+from scratchlm.data import ItemBatches, StreamBatches, batches_for, batchify, pad_items
 from scratchlm.text import Vocabulary
 
 PAD, BOS, EOS = Vocabulary.pad_id, Vocabulary.bos_id, Vocabulary.eos_id
@@ -215,3 +215,19 @@ def test_item_batches_bad_input(items, kwargs, error, message):
 def test_pad_items_rejects_an_empty_batch():
     with pytest.raises(ValueError, match="zero items"):
         pad_items([])
+
+
+def test_batches_for_picks_the_batcher_of_the_split():
+    from scratchlm.text import CharTokenizer
+
+    tok = CharTokenizer.fit("abcdefgh\n")
+    stream = batches_for(tok, "abcdefgh\n" * 10, batch_size=3, bptt=4)
+    assert isinstance(stream, StreamBatches) and stream.streams.shape == (3, 30)
+    assert stream.streams[0, :9].tolist() == tok.encode("abcdefgh\n")
+    items = batches_for(tok, ["abc", "de", "f"], batch_size=2, shuffle=True, seed=1)
+    assert isinstance(items, ItemBatches) and len(items) == 2
+    assert sorted(collect(items)) == sorted(tuple(tok.encode(s)) for s in ["abc", "de", "f"])
+    with pytest.raises(ValueError, match="needs bptt"):
+        batches_for(tok, "abcdefgh" * 4, batch_size=2)
+    with pytest.raises(ValueError, match="item batches"):
+        batches_for(tok, "abcdefgh" * 4, batch_size=2, bptt=3, shuffle=True)

@@ -7,7 +7,7 @@ import pytest
 
 from scratchlm.data import corpora
 from scratchlm.data import load_corpus, load_text_file, read_text, split_lines, split_stream
-from scratchlm.text import WordTokenizer
+from scratchlm.text import CharTokenizer, WordTokenizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -40,6 +40,19 @@ def test_finnish_splits_share_no_name():
     assert len(train) + len(valid) + len(test) == 750
     assert not train & valid and not train & test and not valid & test
     assert "Aadolf" in train | valid | test and "Kukka-Maaria" in train | valid | test
+
+
+def test_whole_corpus_covers_every_split():
+    names = load_corpus("finnish-names")
+    assert sorted(names.whole()) == sorted(names.train + names.valid + names.test)
+    # the test names hold characters the training names lack ("F" and "-", per the check below),
+    # so a character vocabulary must be fitted on the whole corpus to encode them
+    unseen_in_train = set("".join(names.test)) - set("".join(names.train))
+    assert unseen_in_train
+    vocab = CharTokenizer.fit(names.whole()).vocab
+    assert all(char in vocab for char in unseen_in_train)
+    shakespeare = load_corpus("tinyshakespeare")
+    assert shakespeare.whole() == shakespeare.train + shakespeare.valid
 
 
 def test_makemore_split_is_the_lectures():

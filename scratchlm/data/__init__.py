@@ -4,9 +4,10 @@
                  corpora, Penn Treebank / WikiText-2 from a folder or a checked download, any
                  UTF-8 text file; the standard splits
     batching.py  StreamBatches (parallel streams in bptt windows, for truncated BPTT) and
-                 ItemBatches (short items framed by <bos>/<eos>, padded, with a mask)
+                 ItemBatches (short items framed by <bos>/<eos>, padded, with a mask);
+                 batches_for(tokenizer, split, ...) picks the right one for a split
 """
-from .batching import ItemBatches, StreamBatches, batchify, pad_items
+from .batching import ItemBatches, StreamBatches, batches_for, batchify, pad_items
 from .corpora import (
     BUNDLED, CORPUS_NAMES, DOWNLOADS, Corpus, datasets_dir, download_file, load_corpus, load_text_file,
     read_lines, read_text, split_lines, split_stream,
@@ -15,5 +16,5 @@ from .corpora import (
 __all__ = [
     "Corpus", "load_corpus", "load_text_file", "read_text", "read_lines", "split_lines", "split_stream",
     "datasets_dir", "download_file", "BUNDLED", "DOWNLOADS", "CORPUS_NAMES",
-    "StreamBatches", "ItemBatches", "batchify", "pad_items",
+    "StreamBatches", "ItemBatches", "batchify", "pad_items", "batches_for",
 ]

@@ -219,3 +219,19 @@ class ItemBatches:
 
     def __repr__(self) -> str:
         return f"ItemBatches({len(self.items)} items, batch_size={self.batch_size}, batches={len(self)}, shuffle={self.shuffle}, bucket={self.bucket})"
+
+
+def batches_for(tokenizer, split, batch_size: int, bptt: int | None = None, **item_options) -> StreamBatches | ItemBatches:
+    """Encode one corpus split with ``tokenizer`` and batch it the way its kind needs.
+
+    split: a str (a stream split) -> ``StreamBatches(tokenizer.encode(split), batch_size, bptt)``;
+        a list of str (a lines split) -> ``ItemBatches([tokenizer.encode(item) ...], batch_size, **item_options)``
+        (``shuffle``, ``seed``, ``bucket``, ``drop_last`` ...).
+    """
+    if isinstance(split, str):
+        if bptt is None:
+            raise ValueError("a stream split needs bptt, the window length")
+        if item_options:
+            raise ValueError(f"options {sorted(item_options)} apply to item batches, not to a stream")
+        return StreamBatches(tokenizer.encode(split), batch_size, bptt)
+    return ItemBatches([tokenizer.encode(item) for item in split], batch_size, **item_options)

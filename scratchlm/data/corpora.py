@@ -67,6 +67,14 @@ class Corpus:
         """``{"train": ..., "valid": ..., "test": ...}``."""
         return {"train": self.train, "valid": self.valid, "test": self.test}
 
+    def whole(self) -> str | list[str]:
+        """All three splits together, e.g. to fit a character vocabulary: the character set is
+        not something to learn from the training split alone (makemore and nanoGPT take it from
+        the whole corpus), and the Finnish test names hold two characters the training names lack."""
+        if self.kind == "lines":
+            return list(self.train) + list(self.valid) + list(self.test)
+        return self.train + self.valid + self.test
+
     def __repr__(self) -> str:
         unit = "items" if self.kind == "lines" else "characters"
         sizes = ", ".join(f"{split}={len(part):,}" for split, part in self.splits().items())
