@@ -1,0 +1,450 @@
+"""The exercises: solutions pass, templates ask to be written, and each usual mistake is named.
+
+The wrong implementations below are written the way a student would write them: each is the
+solution with exactly one usual mistake, typed in by hand (they do not use the checker's own
+mistake models, so a test passes only if the checker recognises the mistake from the numbers).
+"""
+import numpy as np
+import pytest
+
+from scratchlm import exercises
+from scratchlm.exercises import forward
+from scratchlm.exercises.cases import CASES
+from scratchlm.exercises.checker import numeric_gradients, relative_errors
+from scratchlm.layers import lstm as lstm_layer
+from scratchlm.layers import rnn as rnn_layer
+from scratchlm.layers import softmax_cross_entropy as softmax_layer
+
+
+# --- the machinery is sound -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_numeric_gradients_agree_with_the_reference_layers(name):
+    case = CASES[name](np.random.default_rng(1))
+    numeric = numeric_gradients(case)
+    for key, reference in case.reference.items():
+        assert relative_errors(numeric[key], reference).max() < 1e-6, key
+
+
+def test_exercise_forwards_match_the_reference_layers():
+    rng = np.random.default_rng(2)
+    x, h, c = rng.normal(size=(2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
+    params = {"weight_ih": rng.normal(size=(16, 3)), "weight_hh": rng.normal(size=(16, 4)),
+              "bias_ih": rng.normal(size=16), "bias_hh": rng.normal(size=16)}
+    (h_ex, c_ex), _ = forward.lstm_step_forward(x, (h, c), params)
+    (h_ref, c_ref), _ = lstm_layer.lstm_step_forward(x, (h, c), params)
+    np.testing.assert_allclose(h_ex, h_ref, rtol=1e-12)
+    np.testing.assert_allclose(c_ex, c_ref, rtol=1e-12)
+
+    rnn_params = {k: v[:4] for k, v in params.items()}
+    xs = rng.normal(size=(2, 5, 3))
+    hs_ex, last_ex, _ = forward.rnn_forward(xs, h, rnn_params)
+    hs_ref, last_ref, _ = rnn_layer.rnn_forward(xs, h, rnn_params)
+    np.testing.assert_allclose(hs_ex, hs_ref, rtol=1e-12)
+    np.testing.assert_allclose(last_ex, last_ref, rtol=1e-12)
+
+    logits = rng.normal(size=(2, 3, 6))
+    targets = rng.integers(0, 6, (2, 3))
+    mask = np.array([[True, True, False], [True, False, False]])
+    loss_ex, _ = forward.softmax_cross_entropy_forward(logits, targets, mask)
+    loss_ref, _ = softmax_layer.softmax_cross_entropy_forward(logits, targets, mask)
+    assert loss_ex == pytest.approx(loss_ref, rel=1e-12)
+    # by hand: the mean over the 3 counted tokens of -log softmax
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    by_hand = -(log_p[0, 0, targets[0, 0]] + log_p[0, 1, targets[0, 1]] + log_p[1, 0, targets[1, 0]]) / 3
+    assert loss_ex == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_sigmoid_does_not_overflow():
+    with np.errstate(over="raise"):
+        values = forward.sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_allclose(values, [0.0, 0.5, 1.0])
+
+
+# --- solutions and templates ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(exercises.EXERCISES))
+@pytest.mark.parametrize("seed", [0, 7])
+def test_solutions_pass(name, seed):
+    report = exercises.check(name, exercises.solution(name), seed=seed)
+    assert report.passed, str(report)
+    assert "right" in str(report)
+
+
+@pytest.mark.parametrize("name", list(exercises.EXERCISES))
+def test_templates_are_to_be_written(name):
+    case = CASES[name](np.random.default_rng(0))
+    with pytest.raises(NotImplementedError, match="write this"):
+        case.call(exercises.template(name))
+    report = exercises.check(name, exercises.template(name))
+    assert not report.passed
+    assert "not written yet" in str(report)
+
+
+def test_copy_templates_keeps_existing_work(tmp_path):
+    paths = exercises.copy_templates(tmp_path)
+    assert sorted(p.name for p in paths) == sorted(m + ".py" for m, _ in exercises.EXERCISES.values())
+    (tmp_path / "rnn_step.py").write_text("# my work\n")
+    exercises.copy_templates(tmp_path)
+    assert (tmp_path / "rnn_step.py").read_text() == "# my work\n"
+    exercises.copy_templates(tmp_path, overwrite=True)
+    assert "NotImplementedError" in (tmp_path / "rnn_step.py").read_text()
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown exercise"):
+        exercises.check("gru_step_backward", lambda *a: None)
+    with pytest.raises(TypeError, match="function"):
+        exercises.check("rnn_step_backward", "not a function")
+
+
+# --- embedding ------------------------------------------------------------------------------------
+
+def embedding_assign_instead_of_accumulate(dout, cache):
+    dweight = np.zeros((cache["vocab_size"], dout.shape[-1]))
+    dweight[cache["ids"]] += dout  # repeated ids: only one write survives
+    return dweight
+
+
+def embedding_returns_dout(dout, cache):
+    return dout
+
+
+def test_embedding_repeated_ids_mistake():
+    report = exercises.check("embedding_backward", embedding_assign_instead_of_accumulate)
+    assert not report.passed
+    assert report.mistake == "repeated ids not accumulated"
+    assert "np.add.at" in report.hint
+    result = report.result("dweight")
+    assert result.yours != pytest.approx(result.numeric)
+    assert result.numeric == pytest.approx(result.reference, rel=1e-6)
+
+
+def test_embedding_wrong_shape():
+    report = exercises.check("embedding_backward", embedding_returns_dout)
+    assert "dweight has shape (3, 4, 3), expected (8, 3)" in str(report)
+
+
+# --- softmax cross-entropy ------------------------------------------------------------------------
+
+def _softmax_parts(cache):
+    probs, targets = cache["probs"], cache["targets"]
+    onehot = np.zeros_like(probs)
+    np.put_along_axis(onehot, targets[..., None], 1.0, axis=-1)
+    return probs, onehot, cache["mask"][..., None]
+
+
+def softmax_not_divided(cache, dloss=1.0):
+    probs, onehot, mask = _softmax_parts(cache)
+    return dloss * (probs - onehot) * mask
+
+
+def softmax_divided_by_batch(cache, dloss=1.0):
+    probs, onehot, mask = _softmax_parts(cache)
+    return dloss * (probs - onehot) * mask / probs.shape[0]
+
+
+def softmax_divided_by_all_positions(cache, dloss=1.0):
+    probs, onehot, mask = _softmax_parts(cache)
+    return dloss * (probs - onehot) * mask / (probs.shape[0] * probs.shape[1])
+
+
+def softmax_ignores_dloss(cache, dloss=1.0):
+    probs, onehot, mask = _softmax_parts(cache)
+    return (probs - onehot) * mask / cache["count"]
+
+
+def softmax_sign_flipped(cache, dloss=1.0):
+    probs, onehot, mask = _softmax_parts(cache)
+    return dloss * (onehot - probs) * mask / cache["count"]
+
+
+def softmax_no_onehot(cache, dloss=1.0):
+    probs, _, mask = _softmax_parts(cache)
+    return dloss * probs * mask / cache["count"]
+
+
+def softmax_ignores_mask(cache, dloss=1.0):
+    probs, onehot, _ = _softmax_parts(cache)
+    return dloss * (probs - onehot) / cache["count"]
+
+
+@pytest.mark.parametrize("wrong, mistake, phrase", [
+    (softmax_not_divided, "not divided by the token count", "divided by N"),
+    (softmax_divided_by_batch, "divided by the batch size", "not B"),
+    (softmax_divided_by_all_positions, "divided by all positions", "padding positions are not counted"),
+    (softmax_ignores_dloss, "dloss ignored", "multiply by dloss"),
+    (softmax_sign_flipped, "sign flipped", "wrong sign"),
+    (softmax_no_onehot, "one-hot not subtracted", "subtracting 1 at the target"),
+    (softmax_ignores_mask, "mask ignored", "zero gradient"),
+])
+def test_softmax_mistakes(wrong, mistake, phrase):
+    report = exercises.check("softmax_cross_entropy_backward", wrong)
+    assert not report.passed
+    assert report.mistake == mistake, str(report)
+    assert phrase in report.hint
+
+
+def test_softmax_not_divided_reports_the_factor():
+    # 9 of the 12 positions are counted, so the gradient is 9 times too large
+    report = exercises.check("softmax_cross_entropy_backward", softmax_not_divided)
+    assert "exactly 9 times the right answer" in str(report)
+
+
+# --- Elman step -----------------------------------------------------------------------------------
+
+def _rnn_step(dh, cache, *, da_of=lambda dh, h: dh * (1 - h**2), dh_prev_of=lambda da, w: da @ w):
+    x, h_prev, h, params = cache["x"], cache["h_prev"], cache["h"], cache["params"]
+    da = da_of(dh, h)
+    dparams = {"weight_ih": da.T @ x, "weight_hh": da.T @ h_prev,
+               "bias_ih": da.sum(axis=0), "bias_hh": da.sum(axis=0)}
+    return da @ params["weight_ih"], dh_prev_of(da, params["weight_hh"]), dparams
+
+
+def rnn_no_tanh_derivative(dh, cache):
+    return _rnn_step(dh, cache, da_of=lambda dh, h: dh)
+
+
+def rnn_one_minus_h(dh, cache):
+    return _rnn_step(dh, cache, da_of=lambda dh, h: dh * (1 - h))
+
+
+def rnn_dh_prev_transposed(dh, cache):
+    return _rnn_step(dh, cache, dh_prev_of=lambda da, w: da @ w.T)
+
+
+def rnn_dweight_hh_transposed(dh, cache):
+    dx, dh_prev, dparams = _rnn_step(dh, cache)
+    da = dh * (1 - cache["h"] ** 2)
+    dparams["weight_hh"] = cache["h_prev"].T @ da
+    return dx, dh_prev, dparams
+
+
+def rnn_dweight_ih_transposed(dh, cache):
+    dx, dh_prev, dparams = _rnn_step(dh, cache)
+    dparams["weight_ih"] = cache["x"].T @ (dh * (1 - cache["h"] ** 2))
+    return dx, dh_prev, dparams
+
+
+def rnn_bias_not_summed(dh, cache):
+    dx, dh_prev, dparams = _rnn_step(dh, cache)
+    da = dh * (1 - cache["h"] ** 2)
+    dparams["bias_ih"], dparams["bias_hh"] = da, da
+    return dx, dh_prev, dparams
+
+
+def rnn_bias_hh_zero(dh, cache):
+    dx, dh_prev, dparams = _rnn_step(dh, cache)
+    dparams["bias_hh"] = np.zeros_like(dparams["bias_hh"])
+    return dx, dh_prev, dparams
+
+
+def rnn_bias_hh_missing(dh, cache):
+    dx, dh_prev, dparams = _rnn_step(dh, cache)
+    del dparams["bias_hh"]
+    return dx, dh_prev, dparams
+
+
+def rnn_shape_error(dh, cache):
+    da = dh * (1 - cache["h"] ** 2)
+    dx = da @ cache["params"]["weight_ih"].T  # (B, H) @ (E, H): does not fit
+    return dx, None, None
+
+
+@pytest.mark.parametrize("wrong, mistake, phrase", [
+    (rnn_no_tanh_derivative, "tanh derivative forgotten", "forgot the tanh derivative"),
+    (rnn_one_minus_h, "tanh derivative written 1 - h", "not 1 - h"),
+    (rnn_dh_prev_transposed, "wrong transpose in dh_prev", "wrong transpose"),
+    (rnn_bias_hh_zero, "bias_hh gradient missing", "both get the same gradient"),
+])
+def test_rnn_step_mistakes(wrong, mistake, phrase):
+    report = exercises.check("rnn_step_backward", wrong)
+    assert not report.passed
+    assert report.mistake == mistake, str(report)
+    assert phrase in report.hint
+
+
+def test_rnn_step_tanh_derivative_mistake_names_every_affected_gradient():
+    report = exercises.check("rnn_step_backward", rnn_no_tanh_derivative)
+    wrong = {r.name for r in report.results if not r.right}
+    assert wrong == {"dx", "dh_prev", "dweight_ih", "dweight_hh", "dbias_ih", "dbias_hh"}
+    dx = report.result("dx")
+    assert dx.worst_index is not None and len(dx.worst_index) == 2
+    assert dx.numeric == pytest.approx(dx.reference, rel=1e-6)
+    assert f"numeric {dx.numeric:.6g}" in str(report)
+
+
+def test_rnn_step_square_weight_transposed():
+    report = exercises.check("rnn_step_backward", rnn_dweight_hh_transposed)
+    assert {r.name for r in report.results if not r.right} == {"dweight_hh"}
+    assert "wrong transpose" in report.hint and "dweight_hh" in report.hint
+
+
+def test_rnn_step_non_square_weight_transposed_is_a_shape_error():
+    report = exercises.check("rnn_step_backward", rnn_dweight_ih_transposed)
+    assert "dweight_ih has shape (3, 4), expected (4, 3): wrong transpose" in report.hint
+
+
+def test_rnn_step_bias_not_summed_over_batch():
+    report = exercises.check("rnn_step_backward", rnn_bias_not_summed)
+    assert "kept the batch axis" in report.hint
+    assert "dbias_ih has shape (3, 4), expected (4,)" in str(report)
+
+
+def test_rnn_step_missing_key_is_explained():
+    report = exercises.check("rnn_step_backward", rnn_bias_hh_missing)
+    assert "dparams lacks the key(s) bias_hh" in str(report)
+
+
+def test_rnn_step_exception_points_at_the_students_line():
+    report = exercises.check("rnn_step_backward", rnn_shape_error)
+    text = str(report)
+    assert "raised ValueError" in text
+    assert "test_exercises.py" in text and "does not fit" in text
+
+
+# --- LSTM step ------------------------------------------------------------------------------------
+
+def _lstm_step(dstate, cache, *, tanh_c_derivative=True, carried_dc=True, through_h=True,
+               g_local=lambda g: 1 - g**2, sigmoid_local=lambda s: s * (1 - s),
+               dc_prev_times_f=True, do_times_tanh_c=True, order="ifgo"):
+    dh, dc_next = dstate
+    i, f, g, o, tanh_c, params = (cache[k] for k in ("i", "f", "g", "o", "tanh_c", "params"))
+    dc = np.zeros_like(dc_next)
+    if carried_dc:
+        dc = dc + dc_next
+    if through_h:
+        dc = dc + dh * o * ((1 - tanh_c**2) if tanh_c_derivative else 1)
+    do = dh * tanh_c if do_times_tanh_c else dh
+    blocks = {"i": dc * g * sigmoid_local(i), "f": dc * cache["c_prev"] * sigmoid_local(f),
+              "g": dc * i * g_local(g), "o": do * sigmoid_local(o)}
+    da = np.concatenate([blocks[k] for k in order], axis=1)
+    dparams = {"weight_ih": da.T @ cache["x"], "weight_hh": da.T @ cache["h_prev"],
+               "bias_ih": da.sum(0), "bias_hh": da.sum(0)}
+    dc_prev = dc * f if dc_prev_times_f else dc
+    return da @ params["weight_ih"], (da @ params["weight_hh"], dc_prev), dparams
+
+
+LSTM_WRONG = {
+    "tanh derivative of c forgotten": dict(tanh_c_derivative=False),
+    "tanh derivative of g forgotten": dict(g_local=lambda g: 1.0),
+    "sigmoid derivative used for g": dict(g_local=lambda g: g * (1 - g)),
+    "sigmoid derivatives forgotten": dict(sigmoid_local=lambda s: 1.0),
+    "carried cell gradient forgotten": dict(carried_dc=False),
+    "path through h forgotten": dict(through_h=False),
+    "dc_prev not multiplied by f": dict(dc_prev_times_f=False),
+    "do missing tanh(c)": dict(do_times_tanh_c=False),
+    "gate order i, f, o, g": dict(order="ifog"),
+}
+
+# Which gates' rows of the weight gradients each mistake spoils (worked out from the equations:
+# dc feeds i, f and g; do feeds only o).
+LSTM_WRONG_GATES = {
+    "tanh derivative of c forgotten": "ifg",
+    "tanh derivative of g forgotten": "g",
+    "sigmoid derivative used for g": "g",
+    "sigmoid derivatives forgotten": "ifo",
+    "carried cell gradient forgotten": "ifg",
+    "path through h forgotten": "ifg",
+    "dc_prev not multiplied by f": "",
+    "do missing tanh(c)": "o",
+    "gate order i, f, o, g": "go",
+}
+
+LSTM_HINT_PHRASES = {
+    "tanh derivative of c forgotten": "forgot the tanh derivative on the path h -> c",
+    "tanh derivative of g forgotten": "forgot the tanh derivative of the candidate g",
+    "sigmoid derivative used for g": "g is a tanh",
+    "sigmoid derivatives forgotten": "forgot the sigmoid derivative",
+    "carried cell gradient forgotten": "dc = dc_next + dh * o",
+    "path through h forgotten": "c reaches the loss two ways",
+    "dc_prev not multiplied by f": "dc_prev = dc * f",
+    "do missing tanh(c)": "do = dh * tanh(c)",
+    "gate order i, f, o, g": "i, f, g, o",
+}
+
+
+@pytest.mark.parametrize("mistake", list(LSTM_WRONG))
+def test_lstm_step_mistakes_name_the_mistake_and_the_gates(mistake):
+    wrong = lambda dstate, cache: _lstm_step(dstate, cache, **LSTM_WRONG[mistake])  # noqa: E731
+    report = exercises.check("lstm_step_backward", wrong)
+    assert not report.passed
+    assert report.mistake == mistake, str(report)
+    assert LSTM_HINT_PHRASES[mistake] in report.hint
+    gates = LSTM_WRONG_GATES[mistake]
+    weight = report.result("dweight_ih")
+    if not gates:
+        assert weight.right
+        assert {r.name for r in report.results if not r.right} == {"dc_prev"}
+        return
+    gate_note = weight.notes[0]
+    for gate in "ifgo":
+        span = f"{gate} (rows {'ifgo'.index(gate) * 4}:{'ifgo'.index(gate) * 4 + 4})"
+        assert (span in gate_note) == (gate in gates), gate_note
+    worst_gate = "ifgo"[weight.worst_index[0] // 4]
+    assert worst_gate in gates
+    assert f"worst entry is in gate {worst_gate}" in gate_note
+
+
+def test_lstm_gate_report_text():
+    wrong = lambda dstate, cache: _lstm_step(dstate, cache, g_local=lambda g: 1.0)  # noqa: E731
+    text = str(exercises.check("lstm_step_backward", wrong))
+    assert "wrong in the rows of gate g (rows 8:12); gates i, f, o are right." in text
+    assert "dc_prev     right" in text
+
+
+# --- BPTT -----------------------------------------------------------------------------------------
+
+def _bptt(dhs, dh_last, cache, *, accumulate=True, carry=True, use_dhs=True, use_dh_last=True,
+          stack_as_visited=False, step=None, mean_over_time=False):
+    step = step or exercises.solution("rnn_step_backward")
+    steps = cache["steps"]
+    time = len(steps)
+    grads = {k: np.zeros_like(v) for k, v in steps[0]["params"].items()}
+    dxs = []
+    carried = dh_last if use_dh_last else np.zeros_like(dh_last)
+    for t in reversed(range(time)):
+        upstream = dhs[:, t] if use_dhs else 0.0
+        dh = upstream + carried if (carry or t == time - 1) else upstream
+        dx_t, carried, step_grads = step(dh, steps[t])
+        dxs.append(dx_t)
+        for k in grads:
+            grads[k] = grads[k] + step_grads[k] if accumulate else step_grads[k]
+    if mean_over_time:
+        grads = {k: v / time for k, v in grads.items()}
+    dx = np.stack(dxs if stack_as_visited else dxs[::-1], axis=1)
+    return dx, carried, grads
+
+
+def _step_without_tanh_derivative(dh, cache):
+    return rnn_no_tanh_derivative(dh, cache)
+
+
+BPTT_WRONG = [
+    (dict(accumulate=False), "parameter gradients not accumulated over time", "forgot to accumulate over time"),
+    (dict(carry=False), "gradient not carried back through time", "carried back through time"),
+    (dict(use_dhs=False), "upstream dhs ignored", "the loss reads every h_t"),
+    (dict(use_dh_last=False), "dh_last ignored", "dh_last is ignored"),
+    (dict(stack_as_visited=True), "dx in reversed time order", "reversed time order"),
+    (dict(step=_step_without_tanh_derivative), "tanh derivative forgotten in the step", "forgot the tanh derivative"),
+]
+
+
+@pytest.mark.parametrize("flags, mistake, phrase", BPTT_WRONG)
+def test_bptt_mistakes(flags, mistake, phrase):
+    report = exercises.check("rnn_backward", lambda dhs, dh_last, cache: _bptt(dhs, dh_last, cache, **flags))
+    assert not report.passed
+    assert report.mistake == mistake, str(report)
+    assert phrase in report.hint
+
+
+def test_bptt_not_accumulated_leaves_inputs_right():
+    report = exercises.check("rnn_backward", lambda a, b, c: _bptt(a, b, c, accumulate=False))
+    assert report.result("dx").right and report.result("dh0").right
+    assert not report.result("dweight_hh").right
+
+
+def test_bptt_mean_over_time_reports_the_factor():
+    report = exercises.check("rnn_backward", lambda a, b, c: _bptt(a, b, c, mean_over_time=True))
+    assert report.mistake is None
+    assert "exactly 0.25 times the right answer" in report.hint  # T = 4 steps
