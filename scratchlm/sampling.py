@@ -199,11 +199,14 @@ def greedy_next(logits) -> np.ndarray:
 
 
 def _check_ids(ids, model: LanguageModel, what: str) -> list[int]:
-    ids = [int(i) for i in ids]
-    for i in ids:
-        if not 0 <= i < model.vocab_size:
-            raise ValueError(f"{what} holds id {i}, outside the vocabulary 0..{model.vocab_size - 1}")
-    return ids
+    array = np.asarray(backend.asnumpy(ids))
+    if array.ndim != 1:
+        raise ValueError(f"{what} must be a 1-D sequence of token ids, got shape {array.shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{what} must hold integer token ids, got dtype {array.dtype}")
+    if array.size and (array.min() < 0 or array.max() >= model.vocab_size):
+        raise ValueError(f"{what} holds ids outside the vocabulary 0..{model.vocab_size - 1}")
+    return array.astype(np.int64).tolist()
 
 
 def warm_up(model: LanguageModel, prompt_ids: Sequence[int]):

@@ -331,3 +331,8 @@ def test_generate_rejects_bad_arguments(kwargs):
     kwargs = {"prompt_ids": [A], **kwargs}
     with pytest.raises(ValueError):
         generate(chain_model(), **kwargs)
+
+
+def test_generate_rejects_a_prompt_that_is_not_ids():
+    with pytest.raises(TypeError):
+        generate(chain_model(), [4.0, 5.5])
