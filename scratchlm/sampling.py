@@ -34,8 +34,8 @@ import numpy as np
 from scratchlm import backend
 from scratchlm.lm import LanguageModel
 
-# Cumulative sums are rounded; a prefix that misses p by less than this still "reaches" it, so
-# probabilities such as 0.5 + 0.2 + 0.2 (= 0.8999999999999999 in floating point) reach p = 0.9.
+# Cumulative sums are rounded; a prefix that misses p by less than this fraction of p still
+# "reaches" it, so 0.5 + 0.2 + 0.2 (= 0.8999999999999999 in floating point) reaches p = 0.9.
 TOP_P_ROUNDING = 1e-9
 
 
@@ -114,7 +114,7 @@ def keep_top_p(probs: np.ndarray, p: float) -> np.ndarray:
     order = rank_tokens(probs)
     sorted_probs = np.take_along_axis(probs, order, axis=1)
     mass_before = np.cumsum(sorted_probs, axis=1) - sorted_probs  # (batch, V)
-    dropped_sorted = mass_before >= p - TOP_P_ROUNDING
+    dropped_sorted = mass_before >= p * (1 - TOP_P_ROUNDING)
     truncated = probs.copy()
     np.put_along_axis(truncated, order, np.where(dropped_sorted, 0.0, sorted_probs), axis=1)
     return truncated / truncated.sum(axis=1, keepdims=True)
@@ -124,7 +124,7 @@ def filtered_probs(logits, temperature: float = 1.0, top_k: int | None = None,
                    top_p: float | None = None) -> np.ndarray:
     """The distribution :func:`sample_next` draws from: temperature, then top-k, then top-p.
 
-        p = softmax(z / T);   p <- top_k(p, k);   p <- top_p(p, p_min)
+        p = softmax(z / T);   p <- keep_top_k(p, top_k);   p <- keep_top_p(p, top_p)
 
     Args:
         logits: (batch, V) scores z; unnormalised logits or log-probabilities alike (softmax

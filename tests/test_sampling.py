@@ -45,7 +45,7 @@ def reference_probs(row, temperature=1.0, top_k=None, top_p=None):
         for i in ranking:
             nucleus.append(i)
             mass += probs[i]
-            if mass >= top_p - 1e-9:
+            if mass >= top_p * (1 - 1e-9):  # rounding tolerance, as in scratchlm.sampling
                 break
         kept_mass = sum(probs[i] for i in nucleus)
         probs = {i: probs[i] / kept_mass for i in nucleus}
@@ -131,6 +131,7 @@ def test_top_p_is_the_smallest_set_reaching_p():
     np.testing.assert_allclose(filtered_probs(probs, top_p=0.81)[0], np.array([0.5, 0.3, 0.15, 0]) / 0.95)
     # The most probable token is always kept, however small p.
     np.testing.assert_allclose(filtered_probs(probs, top_p=0.01)[0], [1, 0, 0, 0])
+    np.testing.assert_allclose(filtered_probs(probs, top_p=1e-15)[0], [1, 0, 0, 0])
     # 0.5 + 0.2 + 0.2 is 0.8999999999999999 in floating point; it still reaches 0.9.
     probs = filtered_probs(np.log([[0.5, 0.2, 0.2, 0.1]]), top_p=0.9)
     np.testing.assert_allclose(probs[0], [5 / 9, 2 / 9, 2 / 9, 0])
