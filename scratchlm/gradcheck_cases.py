@@ -1,0 +1,237 @@
+"""The registry of gradient-check cases run by ``scratchlm gradcheck`` and by the tests.
+
+Each case builds small float64 inputs, runs a forward and a backward pass, and returns the
+:class:`~scratchlm.gradcheck.GradCheckReport` comparing the analytic gradients with centred
+differences. Adding a case takes a decorated function::
+
+    @gradcheck_case("my layer (with mask)")
+    def _my_layer(tolerance):
+        x, w = random_array((2, 3, 4)), random_array((5, 4))
+        ...                                   # forward + backward -> dx, dw
+        return check_gradients(lambda: my_loss(x, w), {"x": x, "w": w}, {"x": dx, "w": dw}, tolerance=tolerance)
+
+Layer outputs that are arrays are turned into a scalar loss by :func:`projected_sum`, the sum of
+the outputs weighted by fixed random arrays; the same random arrays are then the upstream
+gradients fed to the backward pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from scratchlm import backend
+from scratchlm.gradcheck import DEFAULT_TOLERANCE, GradCheckReport, check_gradients
+from scratchlm.layers import CELLS
+from scratchlm.layers.dropout import dropout_backward, dropout_forward
+from scratchlm.layers.embedding import embedding_backward, embedding_forward
+from scratchlm.layers.linear import linear_backward, linear_forward
+from scratchlm.layers.softmax_cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from scratchlm.models.rnnlm import RNNLM
+
+
+@dataclass
+class GradCheckCase:
+    """A named check: ``run(tolerance)`` returns a GradCheckReport."""
+
+    name: str
+    run: Callable[[float], GradCheckReport]
+    tolerance: float = DEFAULT_TOLERANCE
+
+
+CASES: list[GradCheckCase] = []
+
+
+def gradcheck_case(name: str, tolerance: float = DEFAULT_TOLERANCE):
+    """Decorator: register ``function(tolerance) -> GradCheckReport`` as a case called ``name``."""
+
+    def register(function):
+        if any(case.name == name for case in CASES):
+            raise ValueError(f"a gradient-check case named {name!r} is already registered")
+        CASES.append(GradCheckCase(name, function, tolerance))
+        return function
+
+    return register
+
+
+def run_case(case: GradCheckCase) -> GradCheckReport:
+    """Run one case at its own tolerance."""
+    return case.run(case.tolerance)
+
+
+# ----------------------------------------------------------------------------- helpers
+_rng = np.random.default_rng(1234)
+
+
+def random_array(shape, scale=1.0):
+    """A float64 array of N(0, scale^2) draws on the active backend (seeded, reproducible per run order)."""
+    return backend.asarray(_rng.normal(0.0, scale, size=shape), dtype=backend.GRADCHECK_DTYPE)
+
+
+def random_ids(shape, vocab_size):
+    """Integer ids in [0, vocab_size) on the active backend."""
+    return backend.asarray(_rng.integers(0, vocab_size, size=shape))
+
+
+def projected_sum(outputs, weights) -> float:
+    """sum_k sum(outputs[k] * weights[k]): a scalar whose gradient w.r.t. outputs[k] is weights[k]."""
+    return float(sum((out * w).sum() for out, w in zip(outputs, weights)))
+
+
+def random_cell_params(cell: str, input_size: int, hidden: int) -> dict:
+    gates = CELLS[cell].num_gates
+    return {
+        "weight_ih": random_array((gates * hidden, input_size), 0.5),
+        "weight_hh": random_array((gates * hidden, hidden), 0.5),
+        "bias_ih": random_array((gates * hidden,), 0.5),
+        "bias_hh": random_array((gates * hidden,), 0.5),
+    }
+
+
+def _state_arrays(cell: str, state) -> dict:
+    """Name the arrays of a recurrent state, for inclusion in a check."""
+    if cell == "lstm":
+        return {"h0": state[0], "c0": state[1]}
+    return {"h0": state}
+
+
+def _random_state(cell: str, shape):
+    if cell == "lstm":
+        return random_array(shape), random_array(shape)
+    return random_array(shape)
+
+
+# ----------------------------------------------------------------------------- layers
+@gradcheck_case("embedding (repeated ids)")
+def _embedding(tolerance):
+    weight = random_array((6, 4))
+    ids = backend.asarray(np.array([[1, 3, 1], [5, 1, 3]]))  # id 1 three times, id 3 twice
+    dout = random_array((2, 3, 4))
+    out, cache = embedding_forward(ids, weight)
+    dweight = embedding_backward(dout, cache)
+    return check_gradients(lambda: projected_sum([embedding_forward(ids, weight)[0]], [dout]), {"weight": weight}, {"weight": dweight}, tolerance=tolerance)
+
+
+@gradcheck_case("linear (over a time axis)")
+def _linear(tolerance):
+    x, weight, bias = random_array((2, 3, 4)), random_array((5, 4)), random_array((5,))
+    dy = random_array((2, 3, 5))
+    _, cache = linear_forward(x, weight, bias)
+    dx, dweight, dbias = linear_backward(dy, cache)
+    arrays = {"x": x, "weight": weight, "bias": bias}
+    return check_gradients(lambda: projected_sum([linear_forward(x, weight, bias)[0]], [dy]), arrays, {"x": dx, "weight": dweight, "bias": dbias}, tolerance=tolerance)
+
+
+@gradcheck_case("softmax cross-entropy (with mask)")
+def _softmax_cross_entropy(tolerance):
+    logits = random_array((2, 4, 6))
+    targets = random_ids((2, 4), 6)
+    mask = backend.asarray(np.array([[True, True, True, False], [True, True, False, False]]))
+    _, cache = softmax_cross_entropy_forward(logits, targets, mask)
+    dlogits = softmax_cross_entropy_backward(cache, dloss=1.7)
+    loss = lambda: 1.7 * softmax_cross_entropy_forward(logits, targets, mask)[0]  # noqa: E731
+    return check_gradients(loss, {"logits": logits}, {"logits": dlogits}, tolerance=tolerance)
+
+
+@gradcheck_case("dropout (fixed mask, p=0.4)")
+def _dropout(tolerance):
+    x, dout = random_array((3, 4, 5)), random_array((3, 4, 5))
+
+    def forward():
+        return dropout_forward(x, 0.4, np.random.default_rng(7))  # same seed -> same mask every call
+
+    _, cache = forward()
+    dx = dropout_backward(dout, cache)
+    return check_gradients(lambda: projected_sum([forward()[0]], [dout]), {"x": x}, {"x": dx}, tolerance=tolerance)
+
+
+def _register_cell_cases(cell: str) -> None:
+    batch, time, input_size, hidden = 2, 4, 3, 5  # input_size != hidden, so a swapped size shows
+
+    @gradcheck_case(f"{cell} step")
+    def _step(tolerance):
+        params = random_cell_params(cell, input_size, hidden)
+        x, state = random_array((batch, input_size)), _random_state(cell, (batch, hidden))
+        dstate = _random_state(cell, (batch, hidden))
+        step_forward, step_backward = CELLS[cell].step_forward, CELLS[cell].step_backward
+        as_list = (lambda s: list(s)) if cell == "lstm" else (lambda s: [s])
+
+        _, cache = step_forward(x, state, params)
+        dx, dstate_prev, dparams = step_backward(dstate, cache)
+        arrays = {"x": x, **_state_arrays(cell, state), **params}
+        grads = {"x": dx, **_state_arrays(cell, dstate_prev), **dparams}
+        return check_gradients(lambda: projected_sum(as_list(step_forward(x, state, params)[0]), as_list(dstate)), arrays, grads, tolerance=tolerance)
+
+    @gradcheck_case(f"{cell} sequence (BPTT, initial and final state)")
+    def _sequence(tolerance):
+        params = random_cell_params(cell, input_size, hidden)
+        x, state0 = random_array((batch, time, input_size)), _random_state(cell, (batch, hidden))
+        dhs, dstate_T = random_array((batch, time, hidden)), _random_state(cell, (batch, hidden))
+        forward, backward = CELLS[cell].forward, CELLS[cell].backward
+        as_list = (lambda s: list(s)) if cell == "lstm" else (lambda s: [s])
+
+        def loss():
+            hs, state_T, _ = forward(x, state0, params)
+            return projected_sum([hs, *as_list(state_T)], [dhs, *as_list(dstate_T)])
+
+        _, _, cache = forward(x, state0, params)
+        dx, dstate0, dparams = backward(dhs, dstate_T, cache)
+        arrays = {"x": x, **_state_arrays(cell, state0), **params}
+        grads = {"x": dx, **_state_arrays(cell, dstate0), **dparams}
+        return check_gradients(loss, arrays, grads, tolerance=tolerance)
+
+
+for _cell in CELLS:
+    _register_cell_cases(_cell)
+
+
+# ----------------------------------------------------------------------------- RNNLM
+def check_rnnlm(model: RNNLM, inputs, targets, mask=None, state=None, tolerance=DEFAULT_TOLERANCE, dropout_seed=11) -> GradCheckReport:
+    """Check every parameter of ``model`` (float64) and, when ``state`` is given, the initial-state gradient.
+
+    The dropout stream is restarted from ``dropout_seed`` before every evaluation, so every
+    evaluation uses the same dropout masks.
+    """
+
+    def loss():
+        model.seed_dropout(dropout_seed)
+        return model.loss(inputs, targets, state, mask)
+
+    model.seed_dropout(dropout_seed)
+    _, grads, _, dstate = model.loss_and_grads(inputs, targets, state, mask, state_grad=True)
+    arrays, analytic = dict(model.params), dict(grads)
+    if state is not None:
+        arrays.update(_state_arrays(model.cell, state))
+        analytic.update(_state_arrays(model.cell, dstate))
+    return check_gradients(loss, arrays, analytic, tolerance=tolerance)
+
+
+def _register_rnnlm_cases(cell: str) -> None:
+    vocab, batch, time = 7, 2, 4
+
+    @gradcheck_case(f"RNNLM {cell}, 1 layer")
+    def _one_layer(tolerance):
+        model = RNNLM(vocab, 3, 4, num_layers=1, cell=cell, dtype="float64", seed=1, init_range=0.5)
+        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), tolerance=tolerance)
+
+    @gradcheck_case(f"RNNLM {cell}, 2 layers, mask, initial state")
+    def _two_layers(tolerance):
+        model = RNNLM(vocab, 3, 4, num_layers=2, cell=cell, dtype="float64", seed=2, init_range=0.5)
+        mask = backend.asarray(np.array([[True, True, True, False], [True, False, False, False]]))
+        state = _random_state(cell, (2, batch, 4))
+        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), mask, state, tolerance)
+
+    @gradcheck_case(f"RNNLM {cell}, tied weights")
+    def _tied(tolerance):
+        model = RNNLM(vocab, 4, 4, num_layers=1, cell=cell, tie_weights=True, dtype="float64", seed=3, init_range=0.5)
+        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), tolerance=tolerance)
+
+    @gradcheck_case(f"RNNLM {cell}, 2 layers, dropout 0.3 (fixed masks)")
+    def _dropout(tolerance):
+        model = RNNLM(vocab, 3, 4, num_layers=2, cell=cell, dropout=0.3, dtype="float64", seed=4, init_range=0.5)
+        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), tolerance=tolerance)
+
+
+for _cell in CELLS:
+    _register_rnnlm_cases(_cell)
