@@ -26,6 +26,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from scratchlm.sampling import filtered_probs
+
 _DIVERGING = "RdBu_r"
 
 
@@ -52,6 +54,7 @@ def loss_curves(
     train_steps: Sequence[float] | None = None,
     valid_steps: Sequence[float] | None = None,
     xlabel: str = "step",
+    labels: tuple[str, str] = ("train", "valid"),
     title: str | None = None,
 ) -> Figure:
     """Loss and perplexity curves, side by side.
@@ -66,11 +69,13 @@ def loss_curves(
         train_steps: (N,) x positions of ``train_loss``; default 1..N.
         valid_steps: (M,) x positions of ``valid_loss``; default 1..M.
         xlabel: label of the x axis ("step", "epoch", ...).
+        labels: the legend names of the two curves (e.g. ("no clipping", "clipping") to
+            compare two runs instead of a training and a held-out curve).
         title: figure title, or None.
     """
-    curves = [("train", _as_1d(train_loss, "train_loss"), train_steps)]
+    curves = [(labels[0], _as_1d(train_loss, "train_loss"), train_steps)]
     if valid_loss is not None:
-        curves.append(("valid", _as_1d(valid_loss, "valid_loss"), valid_steps))
+        curves.append((labels[1], _as_1d(valid_loss, "valid_loss"), valid_steps))
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     ax_loss, ax_ppl = fig.subplots(1, 2)
     for name, losses, steps in curves:
@@ -213,10 +218,7 @@ def temperature_distributions(
     axes = np.atleast_1d(fig.subplots(1, len(temperatures), sharey=True))
     positions = np.arange(len(z))
     for ax, temperature in zip(axes, temperatures):
-        scaled = z / temperature
-        # Subtracting the maximum changes nothing mathematically and keeps exp from overflowing.
-        weights = np.exp(scaled - scaled.max())
-        probs = weights / weights.sum()
+        probs = filtered_probs(z[None, :], temperature=temperature)[0]
         ax.bar(positions, probs, color="tab:blue")
         ax.set_xticks(positions, labels, rotation=90 if len(z) > 12 else 0)
         ax.set(title=f"T = {temperature:g}", ylim=(0, 1.05))

@@ -38,6 +38,13 @@ def test_loss_curves_plots_perplexity_as_exp_of_loss():
     assert list(valid_line.get_xdata()) == [2, 4]
     assert valid_line.get_ydata()[1] == pytest.approx(math.exp(2.6))
     assert ax_ppl.get_yscale() == "log"
+    assert [t.get_text() for t in ax_loss.get_legend().get_texts()] == ["train", "valid"]
+
+
+def test_loss_curves_can_compare_two_runs():
+    fig = plot.loss_curves([3.0, 2.0], [3.0, 2.5], labels=("clipped", "not clipped"))
+    render_png(fig)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["clipped", "not clipped"]
 
 
 def test_loss_curves_rejects_mismatched_steps():
