@@ -45,8 +45,8 @@ def test_finnish_splits_share_no_name():
 def test_whole_corpus_covers_every_split():
     names = load_corpus("finnish-names")
     assert sorted(names.whole()) == sorted(names.train + names.valid + names.test)
-    # the test names hold characters the training names lack ("F" and "-", per the check below),
-    # so a character vocabulary must be fitted on the whole corpus to encode them
+    # the test names hold characters the training names lack, so a character vocabulary must be
+    # fitted on the whole corpus to encode them
     unseen_in_train = set("".join(names.test)) - set("".join(names.train))
     assert unseen_in_train
     vocab = CharTokenizer.fit(names.whole()).vocab

@@ -306,3 +306,14 @@ def test_encode_needs_a_string(tok):
         tok.encode(b"ab")
     with pytest.raises(TypeError, match="iterable of str"):
         type(tok).fit([b"ab"])
+
+
+def test_docstring_examples():
+    import doctest
+
+    import scratchlm.text.char
+    import scratchlm.text.vocab
+
+    for module in (scratchlm.text.char, scratchlm.text.vocab):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 import os
+from abc import ABC, abstractmethod
 
 from .vocab import Vocabulary
 
 FORMAT_VERSION = 1
 
 
-class Tokenizer:
-    """Base class: subclasses set ``kind`` and implement ``fit``, ``encode``, ``decode``,
-    ``_config`` (their JSON fields) and ``_from_config`` (the inverse)."""
+class Tokenizer(ABC):
+    """Base class: subclasses set ``kind`` and implement the classmethod ``fit``, ``encode``,
+    ``decode``, ``_config`` (their JSON fields) and ``_from_config`` (the inverse)."""
 
     kind = ""
     vocab: Vocabulary
@@ -37,12 +38,22 @@ class Tokenizer:
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and self.to_json() == other.to_json()
 
+    @abstractmethod
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``."""
+
+    @abstractmethod
+    def decode(self, ids, skip_specials: bool = True) -> str:
+        """Text of ``ids``."""
+
+    @abstractmethod
     def _config(self) -> dict:
-        raise NotImplementedError
+        """What the JSON file holds besides ``kind`` and ``version``."""
 
     @classmethod
+    @abstractmethod
     def _from_config(cls, config: dict) -> "Tokenizer":
-        raise NotImplementedError
+        """The tokenizer that ``_config`` describes."""
 
     def to_json(self) -> str:
         return json.dumps({"kind": self.kind, "version": FORMAT_VERSION, **self._config()}, ensure_ascii=False)

@@ -7,8 +7,9 @@ Ids 0..3 are always the special tokens, in this order::
     2 <bos>   beginning of a sequence (fed as input, never predicted)
     3 <eos>   end of a sequence (predicted, and counted in perplexity)
 
-The ordinary tokens follow in the order given (tokenizers pass them sorted, so the same corpus
-always gives the same ids). A vocabulary saves to and loads from JSON.
+The ordinary tokens follow in the order given. Tokenizers pass them in a fixed order -- characters
+and words sorted, BPE merges in the order learned -- so the same corpus always gives the same ids.
+A vocabulary saves to and loads from JSON.
 """
 from __future__ import annotations
 
