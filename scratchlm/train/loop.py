@@ -1,0 +1,439 @@
+"""The training loop: epochs of updates, validation after each, checkpoints, Ctrl-C.
+
+One update, whatever the data::
+
+    loss, grads = forward and backward       full BPTT over a batch of items, or one TBPTT window
+    n = clip_grad_norm(grads, clip)          the norm *before* clipping is recorded at every step
+    optimizer.step(model.params, grads)
+
+One epoch is one pass over the training data: every item once (in a new seeded order each
+epoch), or every window of the parallel streams once (the recurrent state carried from window to
+window and reset at the start of the streams). After each epoch the model is measured on the
+validation data (dropout off)::
+
+    validation loss  = total NLL / N            nats per predicted token
+    perplexity       = exp(loss)
+    bits per token   = loss / ln 2              bits per character for a character model
+
+and the learning-rate schedule and early stopping see the validation perplexity.
+
+Checkpoints (when the trainer has an output folder, see :mod:`scratchlm.train.checkpoint`):
+``last.npz`` after every epoch and on Ctrl-C, from which ``Trainer.from_checkpoint`` resumes
+exactly; ``model.npz`` whenever the validation perplexity is the best so far. Ctrl-C does not
+stop a step half way: it asks the loop to stop after the current step, which then saves
+``last.npz`` and returns with ``history["interrupted"] = True``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from scratchlm import backend
+from scratchlm.data.batching import ItemBatches, batchify
+from scratchlm.layers.softmax_cross_entropy import softmax_cross_entropy_forward
+from scratchlm.models.rnnlm import RNNLM
+from scratchlm.train.checkpoint import Checkpoint, load_checkpoint, rng_from_state, rng_state, save_checkpoint
+from scratchlm.train.clipping import clip_grad_norm, clip_grad_value, global_norm
+from scratchlm.train.optimizers import OPTIMIZERS, make_optimizer
+from scratchlm.train.schedules import EarlyStopping, PlateauDecay, StepDecay
+from scratchlm.train.tbptt import full_bptt_update, tbptt_update, tbptt_windows
+
+KINDS = ("lines", "stream")
+LR_SCHEDULES = ("none", "step", "plateau")
+LAST_CHECKPOINT = "last.npz"
+BEST_CHECKPOINT = "model.npz"
+
+
+@dataclass
+class TrainConfig:
+    """How to train (the model's own sizes are in ``RNNLM.config()``).
+
+    epochs: passes over the training data.
+    batch_size: items per batch, or parallel streams for TBPTT.
+    bptt: k1, the steps per TBPTT update (stream data only).
+    bptt_k2: k2 >= k1, the steps each TBPTT update backpropagates; None means k2 = k1.
+    optimizer, lr, momentum: "sgd" (with momentum), "adagrad" or "adam", and its step size.
+    clip_norm: bound on the global gradient norm (None: no clipping, the norm is still recorded).
+    clip_value: bound on every gradient coordinate (None: none).
+    lr_schedule: "none"; "step" (x decay_factor per epoch after epoch decay_after, Zaremba et al.);
+        "plateau" (x decay_factor when the validation perplexity did not improve).
+    patience: stop after this many epochs without a better validation perplexity (None: never).
+    seed: the order of the items in each epoch.
+    eval_batch_size: rows per validation batch.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    bptt: int = 35
+    bptt_k2: int | None = None
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    momentum: float = 0.0
+    clip_norm: float | None = 5.0
+    clip_value: float | None = None
+    lr_schedule: str = "none"
+    decay_factor: float = 0.5
+    decay_after: int = 4
+    patience: int | None = None
+    seed: int = 0
+    eval_batch_size: int = 64
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "bptt", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.bptt_k2 is not None and not (isinstance(self.bptt_k2, int) and self.bptt_k2 >= self.bptt):
+            raise ValueError(f"bptt_k2 must be None or a whole number >= bptt ({self.bptt}), got {self.bptt_k2!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        for name in ("clip_norm", "clip_value"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def new_history() -> dict:
+    """The record of a run: per step (loss, norm before clipping) and per epoch (the rest)."""
+    return {"step_loss": [], "grad_norm": [], "epoch": [], "epoch_end_step": [], "lr": [],
+            "train_loss": [], "val_loss": [], "val_ppl": [], "val_bits": [],
+            "epoch_seconds": [], "tokens_per_second": [], "interrupted": False, "stopped_early": False}
+
+
+class _InterruptFlag:
+    """While active, Ctrl-C (SIGINT) sets ``requested`` instead of raising KeyboardInterrupt, so
+    the loop can finish the step it is in and save a consistent checkpoint. Outside the main
+    thread Python cannot catch signals, and Ctrl-C keeps its usual effect."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _make_schedule(config: TrainConfig):
+    if config.lr_schedule == "step":
+        return StepDecay(config.lr, factor=config.decay_factor, after=config.decay_after)
+    if config.lr_schedule == "plateau":
+        return PlateauDecay(config.lr, factor=config.decay_factor)
+    return None
+
+
+def _state_arrays(state) -> dict:
+    if state is None:
+        return {}
+    if isinstance(state, tuple):
+        return {"h": backend.asnumpy(state[0]), "c": backend.asnumpy(state[1])}
+    return {"h": backend.asnumpy(state)}
+
+
+def _state_from_arrays(arrays: dict):
+    if not arrays:
+        return None
+    if "c" in arrays:
+        return backend.asarray(arrays["h"]), backend.asarray(arrays["c"])
+    return backend.asarray(arrays["h"])
+
+
+def validation_nll(model, data, kind: str, batch_size: int, bptt: int) -> tuple[float, int]:
+    """Total NLL (nats) and number of predicted tokens of ``data``, with dropout off.
+
+    lines: every item framed as ``<bos> w_1 .. w_n -> w_1 .. w_n <eos>``; padding is masked out.
+    stream: the ids cut into ``batch_size`` parallel streams (fewer for a short text), read in
+    windows of ``bptt`` steps with the state carried across windows.
+    """
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        if kind == "lines":
+            for inputs, targets, mask in ItemBatches(data, batch_size):
+                logits, _ = model.forward(inputs)
+                loss, _ = softmax_cross_entropy_forward(logits, targets, backend.asarray(mask))
+                counted = int(mask.sum())
+                total, count = total + float(loss) * counted, count + counted
+        else:
+            rows = max(1, min(batch_size, (len(data) - 1) // 2))
+            streams = batchify(data, rows)
+            steps = streams.shape[1] - 1
+            if steps < 1:
+                raise ValueError(f"the validation text is too short to score ({len(data)} tokens)")
+            state = None
+            for window in tbptt_windows(steps, min(bptt, steps)):
+                inputs = streams[:, window.first:window.stop]
+                targets = streams[:, window.first + 1:window.stop + 1]
+                logits, state = model.forward(inputs, state=state)
+                loss, _ = softmax_cross_entropy_forward(logits, backend.asarray(targets))
+                total, count = total + float(loss) * targets.size, count + targets.size
+    finally:
+        if was_training:
+            model.train()
+    return total, count
+
+
+class Trainer:
+    """Trains an RNNLM on items (full BPTT) or on a stream (truncated BPTT).
+
+    Args:
+        model: the RNNLM to train (its ``params`` are updated in place).
+        tokenizer_json: ``tokenizer.to_json()``, stored in every checkpoint.
+        train, valid: token ids. ``kind="lines"``: lists of items (each a list of ids, without
+            ``<bos>``/``<eos>``); ``kind="stream"``: 1-D sequences of ids.
+        kind: "lines" or "stream".
+        config: a :class:`TrainConfig`.
+        out_dir: where ``last.npz`` and ``model.npz`` go; None writes nothing.
+        data_info: JSON-ready description of the data (corpus name, tokenizer options), kept in
+            the checkpoint's config so a resumed run or ``scratchlm eval`` can rebuild it.
+        progress: show a tqdm progress bar per epoch.
+        on_step: called after every update with a dict (step, epoch, loss, grad_norm).
+    """
+
+    def __init__(self, model: RNNLM, tokenizer_json: str, train, valid, kind: str, config: TrainConfig,
+                 out_dir=None, data_info: dict | None = None, progress: bool = True, on_step=None):
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if len(train) == 0:
+            raise ValueError("the training data is empty")
+        if len(valid) == 0:
+            raise ValueError("the validation data is empty (the trainer measures perplexity on it after every epoch)")
+        self.model, self.tokenizer_json, self.kind, self.config = model, tokenizer_json, kind, config
+        self.train_data, self.valid_data = train, valid
+        self.out_dir, self.data_info = out_dir, dict(data_info or {})
+        self.progress, self.on_step = progress, on_step
+        self.optimizer = make_optimizer(config.optimizer, **self._optimizer_arguments())
+        self.schedule = _make_schedule(config)
+        self.early_stopping = EarlyStopping(config.patience) if config.patience else None
+        self.history = new_history()
+        self.epoch, self.step_in_epoch, self.global_step = 1, 0, 0
+        self.epoch_nll, self.epoch_tokens = 0.0, 0
+        self.carry = None
+        self.epoch_seconds, self.epoch_tokens_per_second = 0.0, 0.0
+
+        if kind == "lines":
+            self.item_batches = ItemBatches(train, config.batch_size, shuffle=True, seed=config.seed)
+        else:
+            self.streams = batchify(np.asarray(train), config.batch_size)  # (B, L)
+            self.windows = tbptt_windows(self.streams.shape[1] - 1, config.bptt, config.bptt_k2)
+
+    def _optimizer_arguments(self) -> dict:
+        config = self.config
+        if config.optimizer == "sgd":
+            return {"lr": config.lr, "momentum": config.momentum}
+        return {"lr": config.lr}
+
+    def updates_per_epoch(self) -> int:
+        return len(self.item_batches) if self.kind == "lines" else len(self.windows)
+
+    # ------------------------------------------------------------------ one update
+    def _remaining_work(self):
+        """This epoch's batches (lines) or TBPTT windows (stream), from ``step_in_epoch`` on."""
+        if self.kind == "lines":
+            self.item_batches.set_epoch(self.epoch)
+            return list(self.item_batches)[self.step_in_epoch:]
+        return self.windows[self.step_in_epoch:]
+
+    def _forward_backward(self, work):
+        """Loss, gradients and number of counted predictions of one batch or window."""
+        if self.kind == "lines":
+            inputs, targets, mask = work
+            return full_bptt_update(self.model, inputs, targets, mask)
+        loss, grads, self.carry, count = tbptt_update(self.model, self.streams, work, self.carry)
+        return loss, grads, count
+
+    def _step(self, work) -> tuple[float, float, int]:
+        loss, grads, count = self._forward_backward(work)
+        loss = float(loss)
+        if not math.isfinite(loss):
+            raise ValueError(f"training diverged at step {self.global_step + 1}: the loss is {loss} "
+                             f"(lower the learning rate, or clip the gradient norm)")
+        if self.config.clip_norm is not None:
+            norm = clip_grad_norm(grads, self.config.clip_norm)
+        else:
+            norm = global_norm(grads)
+        if self.config.clip_value is not None:
+            clip_grad_value(grads, self.config.clip_value)
+        self.optimizer.step(self.model.params, grads)
+        return loss, norm, count
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> dict:
+        """Train until ``config.epochs`` epochs are done, early stopping says stop, or Ctrl-C.
+
+        Returns the history dict (also ``self.history``).
+        """
+        self.model.train()
+        with _InterruptFlag() as interrupt:
+            while self.epoch <= self.config.epochs:
+                if self.step_in_epoch == 0:
+                    self._start_epoch()
+                finished = self._run_epoch(interrupt)
+                if not finished:
+                    self.history["interrupted"] = True
+                    self._save(LAST_CHECKPOINT)
+                    return self.history
+                stop = self._end_epoch()
+                self._save(LAST_CHECKPOINT)
+                if stop:
+                    self.history["stopped_early"] = True
+                    break
+                if interrupt.requested:
+                    self.history["interrupted"] = True
+                    return self.history
+        return self.history
+
+    def _start_epoch(self):
+        if self.schedule is not None:
+            previous = self.history["val_ppl"][-1] if self.history["val_ppl"] else None
+            self.optimizer.lr = self.schedule.lr_for_epoch(self.epoch, previous)
+        self.epoch_nll, self.epoch_tokens, self.carry = 0.0, 0, None
+        self.epoch_seconds = 0.0
+
+    def _run_epoch(self, interrupt) -> bool:
+        """The remaining updates of this epoch; False when Ctrl-C stopped it early."""
+        bar = tqdm(total=self.updates_per_epoch(), initial=self.step_in_epoch, disable=not self.progress,
+                   desc=f"epoch {self.epoch}/{self.config.epochs}", unit="step", dynamic_ncols=True, leave=True)
+        start, tokens_seen = time.perf_counter(), 0
+        try:
+            for work in self._remaining_work():
+                loss, norm, count = self._step(work)
+                self.step_in_epoch += 1
+                self.global_step += 1
+                self.epoch_nll += loss * count
+                self.epoch_tokens += count
+                tokens_seen += count
+                self.history["step_loss"].append(loss)
+                self.history["grad_norm"].append(norm)
+                elapsed = time.perf_counter() - start
+                running = self.epoch_nll / self.epoch_tokens
+                bar.set_postfix(loss=f"{running:.3f}", ppl=f"{math.exp(min(running, 50)):.2f}",
+                                tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}", refresh=False)
+                bar.update(1)
+                if self.on_step is not None:
+                    self.on_step({"step": self.global_step, "epoch": self.epoch, "loss": loss, "grad_norm": norm})
+                if interrupt.requested:
+                    return False
+        finally:
+            self.epoch_seconds += time.perf_counter() - start
+            self.epoch_tokens_per_second = tokens_seen / max(time.perf_counter() - start, 1e-9)
+            bar.close()
+        return True
+
+    def _end_epoch(self) -> bool:
+        """Validate, record, keep the best model; True when early stopping says stop."""
+        total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size, self.config.bptt)
+        val_loss = total / count
+        val_ppl = math.exp(val_loss)
+        history = self.history
+        history["epoch"].append(self.epoch)
+        history["epoch_end_step"].append(self.global_step)
+        history["lr"].append(self.optimizer.lr)
+        history["train_loss"].append(self.epoch_nll / self.epoch_tokens)
+        history["val_loss"].append(val_loss)
+        history["val_ppl"].append(val_ppl)
+        history["val_bits"].append(val_loss / math.log(2))
+        history["epoch_seconds"].append(self.epoch_seconds)
+        history["tokens_per_second"].append(self.epoch_tokens_per_second)
+        if self.progress:
+            tqdm.write(f"epoch {self.epoch}: train loss {history['train_loss'][-1]:.4f}  "
+                       f"val loss {val_loss:.4f}  val ppl {val_ppl:.3f}  val bits/token {val_loss / math.log(2):.4f}  "
+                       f"lr {self.optimizer.lr:.4g}")
+        best_so_far = val_ppl <= min(history["val_ppl"])
+        stop = False
+        if self.early_stopping is not None:
+            stop = self.early_stopping.update(self.epoch, val_ppl)
+        epoch = self.epoch
+        self.epoch, self.step_in_epoch, self.carry = self.epoch + 1, 0, None
+        if best_so_far:
+            self._save(BEST_CHECKPOINT)
+        return stop and epoch < self.config.epochs
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint(self) -> Checkpoint:
+        """Everything needed to resume this run exactly where it stands."""
+        config = {"model": self.model.config(), "train": asdict(self.config), "data": self.data_info, "kind": self.kind}
+        progress = {
+            "epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step,
+            "epoch_nll": self.epoch_nll, "epoch_tokens": self.epoch_tokens,
+            "optimizer": {"name": self.optimizer.name, "hyperparameters": self.optimizer.hyperparameters()},
+            "schedule": self.schedule.state_dict() if self.schedule is not None else {},
+            "early_stopping": self.early_stopping.state_dict() if self.early_stopping is not None else {},
+            "history": self.history,
+        }
+        return Checkpoint(
+            model={name: backend.asnumpy(array) for name, array in self.model.state_dict().items()},
+            tokenizer=self.tokenizer_json, config=config,
+            optimizer=self.optimizer.state_dict(), carry=_state_arrays(self.carry),
+            rng={"dropout": rng_state(self.model.dropout_rng)}, progress=progress,
+        )
+
+    def _save(self, name: str) -> None:
+        if self.out_dir is not None:
+            save_checkpoint(os.path.join(self.out_dir, name), self.checkpoint())
+
+    @classmethod
+    def from_checkpoint(cls, path, train, valid, epochs: int | None = None, out_dir=None,
+                        progress: bool = True, on_step=None) -> "Trainer":
+        """A trainer that continues the run saved in ``path`` exactly where it stopped.
+
+        ``train`` and ``valid`` must be the same token ids the run was started with (the caller
+        checks the vocabulary with :func:`~scratchlm.train.checkpoint.check_same_vocabulary`).
+        ``epochs`` raises (or lowers) the number of epochs to train in all.
+        """
+        saved = load_checkpoint(path)
+        try:
+            model = RNNLM.from_config(saved.config["model"])
+            train_values = dict(saved.config["train"])
+            if epochs is not None:
+                train_values["epochs"] = epochs
+            config = TrainConfig.from_dict(train_values)
+            kind = saved.config["kind"]
+            progress_state = saved.progress
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"{path!r} is not a training checkpoint (missing {err})") from err
+        model.load_state_dict(saved.model)
+        model.dropout_rng = rng_from_state(saved.rng["dropout"])
+        trainer = cls(model, saved.tokenizer, train, valid, kind, config, out_dir=out_dir,
+                      data_info=saved.config.get("data"), progress=progress, on_step=on_step)
+        optimizer_state = progress_state["optimizer"]
+        trainer.optimizer = make_optimizer(optimizer_state["name"], **optimizer_state["hyperparameters"])
+        trainer.optimizer.load_state_dict(saved.optimizer)
+        if trainer.schedule is not None:
+            trainer.schedule.load_state_dict(progress_state["schedule"])
+        if trainer.early_stopping is not None and progress_state["early_stopping"]:
+            trainer.early_stopping.load_state_dict(progress_state["early_stopping"])
+        trainer.history = progress_state["history"]
+        trainer.history["interrupted"] = False
+        trainer.epoch = int(progress_state["epoch"])
+        trainer.step_in_epoch = int(progress_state["step_in_epoch"])
+        trainer.global_step = int(progress_state["global_step"])
+        trainer.epoch_nll, trainer.epoch_tokens = float(progress_state["epoch_nll"]), int(progress_state["epoch_tokens"])
+        trainer.carry = _state_from_arrays(saved.carry)
+        return trainer
