@@ -145,3 +145,56 @@ def test_vocabulary_mismatch_is_named(tmp_path):
     other = json.dumps({"kind": "char", "version": 1, "tokens": ["<pad>", "<unk>", "<bos>", "<eos>", "a", "c"]})
     with pytest.raises(ValueError, match=r"different vocabulary.*id 5: 'b' vs 'c'"):
         check_same_vocabulary(checkpoint, other)
+
+
+# --- resuming a training run ------------------------------------------------------------------
+
+def _tiny_run(kind):
+    from scratchlm.models.rnnlm import RNNLM
+    from scratchlm.train.loop import TrainConfig
+
+    rng = np.random.default_rng(5)
+    if kind == "lines":
+        train = [list(rng.integers(4, 9, size=rng.integers(1, 6))) for _ in range(24)]
+        valid = [list(rng.integers(4, 9, size=rng.integers(1, 6))) for _ in range(5)]
+        config = TrainConfig(epochs=3, batch_size=5, optimizer="adam", lr=0.01, patience=2)
+        model = RNNLM(9, 4, 6, cell="lstm", dropout=0.3, seed=1, bos_id=2, eos_id=3)
+    else:
+        train = rng.integers(4, 9, size=200)
+        valid = rng.integers(4, 9, size=40)
+        config = TrainConfig(epochs=3, batch_size=3, bptt=5, bptt_k2=8, optimizer="sgd", lr=0.5,
+                             momentum=0.9, lr_schedule="step", decay_after=1, clip_norm=0.5)
+        model = RNNLM(9, 4, 6, num_layers=2, cell="gru", dropout=0.2, seed=1)
+    return model, train, valid, config
+
+
+@pytest.mark.parametrize("kind", ["lines", "stream"])
+def test_resume_gives_the_same_losses_bit_for_bit(tmp_path, kind):
+    import signal
+
+    from scratchlm.train.loop import Trainer
+
+    model, train, valid, config = _tiny_run(kind)
+    straight = Trainer(model, TOKENIZER, train, valid, kind, config, out_dir=tmp_path / "a", progress=False)
+    expected = straight.fit()
+    total_steps = straight.global_step
+
+    def press_ctrl_c(info):
+        if info["step"] == total_steps // 2 + 1:      # in the middle of an epoch
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model, train, valid, config = _tiny_run(kind)
+    first = Trainer(model, TOKENIZER, train, valid, kind, config, out_dir=tmp_path / "b", progress=False,
+                    on_step=press_ctrl_c)
+    partial = first.fit()
+    assert partial["interrupted"] and len(partial["step_loss"]) == total_steps // 2 + 1
+    assert os.path.exists(tmp_path / "b" / "last.npz")
+
+    resumed = Trainer.from_checkpoint(tmp_path / "b" / "last.npz", train, valid, out_dir=tmp_path / "b", progress=False)
+    history = resumed.fit()
+    assert not history["interrupted"]
+    assert history["step_loss"] == expected["step_loss"]          # exact float equality
+    assert history["grad_norm"] == expected["grad_norm"]
+    assert history["val_loss"] == expected["val_loss"]
+    for name, array in straight.model.params.items():
+        np.testing.assert_array_equal(resumed.model.params[name], array)
