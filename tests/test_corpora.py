@@ -243,7 +243,7 @@ def test_load_corpus_download_with_a_bad_file_keeps_no_partial_download(tmp_path
     monkeypatch.setitem(corpora.DOWNLOADS, "ptb", table)
     serve(monkeypatch, {"u/train": good, "u/valid": b" corrupted \n", "u/test": good})
     with pytest.raises(ValueError, match="u/valid"):
-        corpora.load_benchmark("ptb", download=True, cache=tmp_path)
+        load_corpus("ptb", path=tmp_path, download=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ptb.train.txt"]
 
 

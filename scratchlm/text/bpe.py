@@ -47,7 +47,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Iterable
 
-from .base import Tokenizer, as_lines, as_text
+from .base import UNKNOWN_POLICIES, Tokenizer, as_lines, as_text
 from .vocab import SPECIALS, Vocabulary
 
 CHUNK_PATTERN = re.compile(r" ?\w+| ?[^\s\w]+|\s")
@@ -200,10 +200,24 @@ class BPETokenizer(Tokenizer):
         """The subword strings of ``text`` (byte tokens written ``<0xNN>``)."""
         return [s for chunk in split_into_chunks(as_text(text)) for s in self.encode_chunk(chunk)]
 
-    def encode(self, text: str) -> list[int]:
-        """Ids of the subwords of ``text``; ``decode(encode(text)) == text`` (with byte fallback)."""
+    def encode(self, text: str, unknown: str = "unk") -> list[int]:
+        """Ids of the subwords of ``text``; ``decode(encode(text)) == text`` (with byte fallback).
+
+        unknown: only matters without byte fallback: ``"unk"`` (default) encodes a character never
+        seen in training as ``<unk>``, ``"error"`` raises a ValueError that names such characters.
+        """
+        text = as_text(text)
+        if unknown not in UNKNOWN_POLICIES:
+            raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
+        if unknown == "error" and not self.byte_fallback:
+            missing = sorted(set(text) - self._alphabet_set)
+            if missing:
+                raise ValueError(
+                    f"characters not in the BPE alphabet: {', '.join(repr(c) for c in missing)} "
+                    f"(pass unknown='unk' to map them to <unk>, or fit with byte_fallback=True)"
+                )
         ids: list[int] = []
-        for chunk in split_into_chunks(as_text(text)):
+        for chunk in split_into_chunks(text):
             chunk_ids = self._chunk_cache.get(chunk)
             if chunk_ids is None:
                 chunk_ids = self.vocab.encode(self.encode_chunk(chunk))

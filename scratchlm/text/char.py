@@ -19,10 +19,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .base import Tokenizer, as_lines, as_text
+from .base import UNKNOWN_POLICIES, Tokenizer, as_lines, as_text
 from .vocab import SPECIALS, Vocabulary
-
-UNKNOWN_POLICIES = ("error", "unk")
 
 
 class CharTokenizer(Tokenizer):

@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from typing import Iterable
 
-from .base import Tokenizer, as_lines, as_text
+from .base import UNKNOWN_POLICIES, Tokenizer, as_lines, as_text
 from .vocab import SPECIALS, Vocabulary
 
 # Special-token strings first so "<unk>" is one token, then words with inner apostrophes
@@ -108,9 +108,21 @@ class WordTokenizer(Tokenizer):
             kept = sorted(kept, key=lambda word: (-counts[word], word))[:max_vocab]
         return cls(Vocabulary(sorted(kept)), split=split, lowercase=lowercase, line_ends_as_eos=line_ends_as_eos)
 
-    def encode(self, text: str) -> list[int]:
-        """Ids of the tokens of ``text``; words outside the vocabulary become ``<unk>`` (id 1)."""
-        return self.vocab.encode(self.tokens(text))
+    def encode(self, text: str, unknown: str = "unk") -> list[int]:
+        """Ids of the tokens of ``text``.
+
+        unknown: ``"unk"`` (default) maps words outside the vocabulary to ``<unk>`` (id 1);
+        ``"error"`` raises a ValueError that names them instead.
+        """
+        if unknown not in UNKNOWN_POLICIES:
+            raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
+        tokens = self.tokens(text)
+        if unknown == "error":
+            missing = sorted({token for token in tokens if token not in self.vocab})
+            if missing:
+                shown = ", ".join(repr(token) for token in missing[:10]) + (" ..." if len(missing) > 10 else "")
+                raise ValueError(f"{len(missing)} words not in the vocabulary: {shown} (pass unknown='unk' to map them to <unk>)")
+        return self.vocab.encode(tokens)
 
     def decode(self, ids: Iterable[int], skip_specials: bool = True) -> str:
         """Tokens joined by single spaces; ``<eos>`` becomes a newline when ``line_ends_as_eos``.
