@@ -438,10 +438,11 @@ class RNNLM(LanguageModel):
         scored after ``<bos>`` when ``bos_id`` is set; otherwise the first token gets the uniform
         -log V and the rest are scored from the zero state.
         """
-        tokens = check_token_ids(np.asarray(sequence), "sequence", vocab_size=self.vocab_size, ndim=1, allow_empty=True)
+        tokens = np.asarray(sequence)
+        if tokens.shape == (0,):  # an empty list arrives as float64; nothing to score either way
+            return np.empty(0, dtype=np.float64)
+        tokens = check_token_ids(tokens, "sequence", vocab_size=self.vocab_size, ndim=1)
         scores = np.empty(len(tokens), dtype=np.float64)
-        if len(tokens) == 0:
-            return scores
         if self.bos_id is None:
             scores[0] = -math.log(self.vocab_size)
             inputs, targets, first = tokens[:-1], tokens[1:], 1
