@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import platform
@@ -296,20 +297,26 @@ def torch_available() -> bool:
 
 
 def pin_one_thread():
-    """Limit every thread pool to one thread; returns the threadpoolctl context to keep open."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    limits = None
+    """Limit every thread pool to one thread; returns a function that restores the old limits."""
+    restorers = []
     try:
         from threadpoolctl import threadpool_limits
 
-        limits = threadpool_limits(limits=1)
+        restorers.append(threadpool_limits(limits=1).restore_original_limits)
     except ImportError:
         print("warning: threadpoolctl is not installed; BLAS may use several threads", file=sys.stderr)
     if torch_available():
         import torch
 
+        previous = torch.get_num_threads()
         torch.set_num_threads(1)
-    return limits
+        restorers.append(lambda: torch.set_num_threads(previous))
+
+    def restore():
+        for undo in reversed(restorers):
+            undo()
+
+    return restore
 
 
 def format_table(rows: list[dict], peaks: dict[str, float]) -> str:
@@ -370,23 +377,35 @@ def choose(names: str, allowed, what: str) -> list[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    limits = pin_one_thread()
     cells = choose(args.cells, CELLS, "cells")
     dtypes = choose(args.dtypes, DTYPES, "dtypes")
+    configs = [QUICK_CONFIG] if args.quick else [CONFIGS[n] for n in choose(args.configs, CONFIGS, "configs")]
     available = backend.available()
     backends = available if args.backends is None else choose(args.backends, available, "backends")
     with_torch = torch_available() and not args.no_torch
+    previous_backend = backend.name()
+    restore_threads = pin_one_thread()
+    try:
+        report = run_benchmarks(args, configs, cells, dtypes, backends, with_torch)
+    finally:
+        restore_threads()
+        backend.use(previous_backend)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"\nwrote {out}")
+    return 0
+
+
+def run_benchmarks(args, configs, cells, dtypes, backends, with_torch) -> dict:
+    """Measure, print the tables, and return the JSON report."""
     if args.quick:
-        configs = [QUICK_CONFIG]
         rounds, min_time, memory_length, memory_window, peak_size = 1, 0.0, 40, 10, 128
     else:
-        configs = [CONFIGS[name] for name in choose(args.configs, CONFIGS, "configs")]
         rounds, min_time, memory_length, memory_window, peak_size = (
             args.rounds, args.min_time, args.memory_length, 100, 1024)
-    previous_backend = backend.name()
-
-    peaks = {dtype: matmul_peak_gflops(dtype, peak_size, min_time=min(0.5, 10 * min_time) or 0.01)
-             for dtype in DTYPES}
+    peak_time = 0.01 if args.quick else 0.5
+    peaks = {dtype: matmul_peak_gflops(dtype, peak_size, peak_time) for dtype in DTYPES}
     print(f"single-thread matmul peak ({peak_size}^3): "
           + ", ".join(f"{d} {g:.1f} GFLOP/s" for d, g in peaks.items()), flush=True)
     rows = []
@@ -396,8 +415,8 @@ def main(argv=None) -> int:
                 new_rows = compare(config, cell, dtype, backends, with_torch, rounds, min_time)
                 print(format_table(new_rows, peaks).split("\n", 2)[-1], flush=True)
                 rows.extend(new_rows)
-    peaks_after = {dtype: matmul_peak_gflops(dtype, peak_size, min_time=0.01 if args.quick else 0.5)
-                   for dtype in DTYPES}
+    # Measured again at the end: if the machine got busier during the run, this shows it.
+    peaks_after = {dtype: matmul_peak_gflops(dtype, peak_size, peak_time) for dtype in DTYPES}
 
     memory = []
     if not args.no_memory:
@@ -406,7 +425,6 @@ def main(argv=None) -> int:
         for backend_name in [b for b in backends if b != "cupy"]:
             memory.append(bptt_memory(memory_config, "lstm", "float32", backend_name,
                                       memory_length, memory_window))
-    backend.use(previous_backend)
 
     print()
     print(format_table(rows, peaks))
@@ -414,29 +432,22 @@ def main(argv=None) -> int:
         print()
         print("peak memory of one training step over a long sequence (tracemalloc):")
         print(format_memory(memory))
-    report = {
+    return {
         "machine": {"python": platform.python_version(), "processor": platform.processor(),
                     "cpu_count": os.cpu_count(), "numpy": np.__version__,
-                    "torch": _torch_version() if with_torch else None,
-                    "threadpools": limits.get_original_num_threads() if limits is not None else None},
+                    "numba": _version("numba"), "torch": _version("torch") if with_torch else None},
         "settings": {"quick": args.quick, "rounds": rounds, "min_time": min_time,
                      "threads": 1, "learning_rate": LEARNING_RATE},
         "matmul_peak_gflops": peaks, "matmul_peak_gflops_after": peaks_after,
         "throughput": rows, "memory": memory,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {out}")
-    if limits is not None:
-        limits.restore_original_limits()
-    return 0
 
 
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__
+def _version(module_name: str) -> str | None:
+    try:
+        return importlib.import_module(module_name).__version__
+    except ImportError:
+        return None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,61 @@
+"""The benchmark harness runs (quick mode, tiny config), so it cannot rot unnoticed.
+
+The numbers it prints are not checked here (they depend on the machine); what is checked is
+that every contestant produced a positive throughput, the ratios against PyTorch are computed
+when PyTorch is importable, and the FLOP count is the hand-derived one.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("bench_training", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_training_flops_per_token_by_hand():
+    bench = load_benchmark()
+    config = bench.Config("hand", vocab=10, embed=3, hidden=4, layers=2, batch=1, steps=1)
+    # LSTM (4 gates): layer 0: 2*4*4*(3+4) = 224; layer 1: 2*4*4*(4+4) = 256; decoder 2*10*4 = 80.
+    # Forward 560, training step 3x = 1680.
+    assert bench.training_flops_per_token(config, "lstm") == 1680
+    # Elman (1 gate): 2*4*7 + 2*4*8 + 80 = 56 + 64 + 80 = 200 -> 600.
+    assert bench.training_flops_per_token(config, "rnn") == 600
+
+
+def test_quick_run_writes_table_and_json(tmp_path, capsys):
+    bench = load_benchmark()
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--cells", "lstm,rnn", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "tokens/s" in printed and "full MiB" in printed
+    report = json.loads(out.read_text())
+    rows = report["throughput"]
+    backends = {row["backend"] for row in rows}
+    assert "numpy" in backends
+    assert {row["cell"] for row in rows} == {"lstm", "rnn"}
+    assert all(row["tokens_per_s"] > 0 and row["gflops"] > 0 for row in rows)
+    if "torch" in backends:
+        assert all(row["vs_torch"] > 0 for row in rows)
+        assert all(row["vs_torch"] == 1.0 for row in rows if row["backend"] == "torch")
+    assert report["matmul_peak_gflops"]["float32"] > 0
+    for row in report["memory"]:
+        # Full BPTT keeps every step's activations; windows of 10 keep a quarter of them.
+        assert row["full_bptt_mib"] > row["truncated_bptt_mib"] > 0
+
+
+def test_unknown_config_is_refused():
+    bench = load_benchmark()
+    with pytest.raises(ValueError, match="unknown configs"):
+        bench.main(["--configs", "ptb-huge", "--out", "unused.json"])

@@ -1,0 +1,265 @@
+"""Conformance of every fast kernel with the NumPy reference it replaces.
+
+For each op registered by a backend's kernel module (scratchlm/kernels/numba_ops.py,
+scratchlm/kernels/cupy_ops.py) the kernel and the reference in scratchlm/layers get the same
+random inputs, over several random shapes, contiguous and strided, float32 and float64; their
+results must agree to 1e-12 relative in float64 and 1e-5 in float32. "Relative" is measured
+against the largest entry of the reference result (rtol * max|reference| is added as an absolute
+tolerance), because an entry that is a difference of nearly equal terms has no relative accuracy
+to speak of in either implementation.
+
+The reference is the definition, and it is tested on its own elsewhere (finite differences,
+PyTorch parity); here the embedding scatter-add is also checked against a plain Python loop,
+because repeated token ids are exactly where a scatter-add goes wrong.
+
+Then the whole model: RNNLM's loss and every gradient under the numba backend equal those under
+the numpy backend. The CuPy cases skip without CuPy or a GPU.
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+from scratchlm import backend
+from scratchlm.layers import embedding, gru, lstm, rnn
+from scratchlm.layers import softmax_cross_entropy as sce
+
+TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
+SHAPE_SEEDS = range(4)
+
+
+def _available(name: str) -> bool:
+    return name in backend.available()
+
+
+BACKEND_PARAMS = [
+    pytest.param("numba", marks=pytest.mark.skipif(not _available("numba"), reason="numba is not installed")),
+    pytest.param("cupy", marks=pytest.mark.skipif(not _available("cupy"), reason="CuPy or a CUDA GPU is missing")),
+]
+
+
+@pytest.fixture(autouse=True)
+def numpy_backend():
+    """References run under the numpy backend; whatever was active is restored afterwards."""
+    previous = backend.name()
+    backend.use("numpy")
+    yield
+    backend.use(previous)
+
+
+def kernels_of(backend_name: str) -> dict:
+    return importlib.import_module(f"scratchlm.kernels.{backend_name}_ops").KERNELS
+
+
+def to_device(value, backend_name):
+    if backend_name == "cupy" and isinstance(value, np.ndarray):
+        import cupy
+
+        return cupy.asarray(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Random inputs for each op. Each maker returns the positional arguments of the reference.
+# ``strided`` hands the gate ops non-contiguous views (every other column of a wider array), the
+# way a caller slicing a bigger buffer would.
+# --------------------------------------------------------------------------------------------
+
+
+def random_shape(seed):
+    rng = np.random.default_rng(1000 + seed)
+    return {"B": int(rng.integers(1, 6)), "H": int(rng.integers(1, 9)), "N": int(rng.integers(5, 40)),
+            "V": int(rng.integers(2, 12)), "E": int(rng.integers(1, 7))}
+
+
+class Inputs:
+    def __init__(self, seed, dtype, strided):
+        self.rng = np.random.default_rng(seed)
+        self.dtype = dtype
+        self.strided = strided
+
+    def normal(self, *shape, scale=1.0):
+        if self.strided:
+            wide = self.rng.normal(scale=scale, size=shape[:-1] + (2 * shape[-1],)).astype(self.dtype)
+            return wide[..., ::2]
+        return self.rng.normal(scale=scale, size=shape).astype(self.dtype)
+
+    def uniform(self, low, high, *shape):
+        return self.rng.uniform(low, high, size=shape).astype(self.dtype)
+
+    def ids(self, high, size, dtype=np.int64):
+        return self.rng.integers(0, high, size=size).astype(dtype)
+
+
+def lstm_forward_args(make, s):
+    # Pre-activations up to +-8 so that some gates saturate, as in training.
+    return make.normal(s["B"], 4 * s["H"], scale=3.0), make.normal(s["B"], s["H"])
+
+
+def lstm_backward_args(make, s):
+    a, c_prev = lstm_forward_args(make, s)
+    _, _, gates, tanh_c = lstm.lstm_gates_forward(a, c_prev)
+    return make.normal(s["B"], s["H"]), make.normal(s["B"], s["H"]), c_prev, gates, tanh_c
+
+
+def gru_forward_args(make, s):
+    return (make.normal(s["B"], 3 * s["H"], scale=2.0), make.normal(s["B"], 3 * s["H"], scale=2.0),
+            make.normal(s["B"], s["H"]))
+
+
+def gru_backward_args(make, s):
+    ax, ah, h_prev = gru_forward_args(make, s)
+    _, gates = gru.gru_gates_forward(ax, ah, h_prev)
+    return make.normal(s["B"], s["H"]), h_prev, gates, ah[:, 2 * s["H"]:]
+
+
+def scatter_add_args(make, s):
+    # Far more rows than ids to draw from, so repeated ids are certain.
+    ids = make.ids(min(3, s["V"]), 3 * s["N"], dtype=make.rng.choice([np.int64, np.int32]))
+    return ids, make.normal(3 * s["N"], s["E"]), s["V"]
+
+
+def cross_entropy_forward_args(make, s):
+    return make.normal(s["N"], s["V"], scale=4.0), make.ids(s["V"], s["N"])
+
+
+def cross_entropy_backward_args(make, s):
+    logits, targets = cross_entropy_forward_args(make, s)
+    _, probs = sce.cross_entropy_rows_forward(logits, targets)
+    row_weights = make.uniform(0.0, 1.0, s["N"])
+    row_weights[make.rng.random(s["N"]) < 0.2] = 0.0  # padding rows
+    return probs, targets, row_weights
+
+
+CASES = {
+    "embedding_scatter_add": (embedding.embedding_scatter_add, scatter_add_args),
+    "softmax_cross_entropy_forward": (sce.cross_entropy_rows_forward, cross_entropy_forward_args),
+    "softmax_cross_entropy_backward": (sce.cross_entropy_rows_backward, cross_entropy_backward_args),
+    "rnn_gates_forward": (rnn.rnn_gates_forward, lambda make, s: (make.normal(s["B"], s["H"], scale=2.0),)),
+    "rnn_gates_backward": (rnn.rnn_gates_backward,
+                           lambda make, s: (make.normal(s["B"], s["H"]), make.uniform(-1, 1, s["B"], s["H"]))),
+    "lstm_gates_forward": (lstm.lstm_gates_forward, lstm_forward_args),
+    "lstm_gates_backward": (lstm.lstm_gates_backward, lstm_backward_args),
+    "gru_gates_forward": (gru.gru_gates_forward, gru_forward_args),
+    "gru_gates_backward": (gru.gru_gates_backward, gru_backward_args),
+}
+GATE_OPS = [op for op in CASES if "gates" in op]
+
+
+def assert_close(got, want, dtype, what):
+    got = backend.asnumpy(got)
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype}, expected {want.dtype}"
+    rtol = TOLERANCE[dtype]
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale, err_msg=what)
+
+
+def check_op(backend_name, op, seed, dtype, strided=False):
+    reference, make_args = CASES[op]
+    kernel = kernels_of(backend_name)[op]
+    args = make_args(Inputs(seed, dtype, strided), random_shape(seed))
+    want = reference(*args)
+    device_args = [to_device(a, backend_name) for a in args]
+    originals = [backend.asnumpy(a).copy() if hasattr(a, "shape") else a for a in device_args]
+    got = kernel(*device_args)
+    want = want if isinstance(want, tuple) else (want,)
+    got = got if isinstance(got, tuple) else (got,)
+    assert len(got) == len(want), f"{op} returned {len(got)} values, the reference {len(want)}"
+    for index, (g, w) in enumerate(zip(got, want)):
+        assert_close(g, w, dtype, f"{backend_name} {op} output {index} ({dtype.__name__}, seed {seed})")
+        for a in device_args:
+            if hasattr(a, "shape") and backend_name != "cupy":
+                assert not np.shares_memory(g, a), f"{op} output {index} aliases an input; kernels return new arrays"
+    for before, after in zip(originals, device_args):
+        if hasattr(after, "shape"):
+            np.testing.assert_array_equal(backend.asnumpy(after), before, err_msg=f"{op} modified its input")
+
+
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_every_registered_op_has_a_conformance_case(backend_name):
+    missing = sorted(set(kernels_of(backend_name)) - set(CASES))
+    assert not missing, f"{backend_name} registers ops without a conformance case here: {missing}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", SHAPE_SEEDS)
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_kernels_match_reference(backend_name, seed, dtype):
+    for op in sorted(kernels_of(backend_name)):
+        check_op(backend_name, op, seed, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_gate_kernels_accept_strided_inputs(backend_name, dtype):
+    for op in GATE_OPS:
+        if op in kernels_of(backend_name):
+            check_op(backend_name, op, seed=7, dtype=dtype, strided=True)
+
+
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_scatter_add_accumulates_repeated_ids_like_a_loop(backend_name):
+    ids = np.array([2, 0, 2, 2, 1, 0, 2])
+    dout = np.arange(7 * 3, dtype=np.float64).reshape(7, 3) + 0.5
+    expected = np.zeros((4, 3))
+    for n, token in enumerate(ids):  # the definition, one row at a time
+        expected[token] += dout[n]
+    got = kernels_of(backend_name)["embedding_scatter_add"](to_device(ids, backend_name),
+                                                             to_device(dout, backend_name), 4)
+    np.testing.assert_array_equal(backend.asnumpy(got), expected)
+    assert not backend.asnumpy(got)[3].any()  # id 3 never occurs: its row stays zero
+
+
+def test_numba_kernels_reject_unsupported_dtypes():
+    pytest.importorskip("numba")
+    kernel = kernels_of("numba")["lstm_gates_backward"]
+    half = np.zeros((2, 3), dtype=np.float16)
+    with pytest.raises(TypeError, match="float32 and float64"):
+        kernel(half, half, half, np.zeros((2, 12), dtype=np.float16), half)
+
+
+def test_numba_scatter_add_rejects_out_of_range_ids():
+    pytest.importorskip("numba")
+    kernel = kernels_of("numba")["embedding_scatter_add"]
+    with pytest.raises(IndexError):
+        kernel(np.array([0, 5]), np.ones((2, 3)), 4)
+
+
+# --------------------------------------------------------------------------------------------
+# The whole model
+# --------------------------------------------------------------------------------------------
+
+
+def model_loss_and_grads(backend_name, cell, dtype, tie_weights):
+    from scratchlm.models import RNNLM
+
+    backend.use(backend_name)
+    try:
+        model = RNNLM(11, 6, 6 if tie_weights else 5, num_layers=2, cell=cell, seed=3, dtype=dtype,
+                      tie_weights=tie_weights)
+        rng = np.random.default_rng(5)
+        inputs = backend.asarray(rng.integers(0, 11, (3, 7)))
+        inputs[0, :4] = 4  # repeated ids inside one row, too
+        targets = backend.asarray(rng.integers(0, 11, (3, 7)))
+        mask = backend.asarray(rng.random((3, 7)) < 0.8)
+        loss, grads, state = model.loss_and_grads(inputs, targets, mask=mask)
+        return loss, {k: backend.asnumpy(v) for k, v in grads.items()}, state
+    finally:
+        backend.use("numpy")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_rnnlm_loss_and_grads_agree_across_backends(backend_name, cell, dtype):
+    tie_weights = cell == "lstm"
+    want_loss, want_grads, _ = model_loss_and_grads("numpy", cell, dtype, tie_weights)
+    got_loss, got_grads, _ = model_loss_and_grads(backend_name, cell, dtype, tie_weights)
+    rtol = TOLERANCE[np.dtype(dtype).type]
+    assert got_loss == pytest.approx(want_loss, rel=rtol)
+    assert set(got_grads) == set(want_grads)
+    for name in want_grads:
+        assert_close(got_grads[name], want_grads[name], np.dtype(dtype).type, f"{backend_name} {cell} grad {name}")
