@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 
+from scratchlm.gradcheck import check_gradients
 from scratchlm.layers.bidirectional import (
     bidirectional_backward,
     bidirectional_forward,
     init_bidirectional_params,
     reverse_sequences,
 )
-from model_gradcheck import assert_gradients_match
 
 CELLS = ("rnn", "lstm", "gru")
 B, T, E, H = 3, 5, 4, 6   # E != H, so a swapped size cannot go unnoticed
@@ -143,7 +143,8 @@ def test_gradients_by_finite_differences(cell):
         dparts = dstate0[direction] if cell == "lstm" else (dstate0[direction],)
         for k, (part, dpart) in enumerate(zip(parts, dparts)):
             inputs[f"state0_{direction}_{k}"], grads[f"state0_{direction}_{k}"] = part, dpart
-    assert_gradients_match(loss, {**params, **inputs}, {**dparams, **grads})
+    report = check_gradients(loss, {**params, **inputs}, {**dparams, **grads})
+    assert report.passed, str(report)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -159,7 +160,8 @@ def test_gradients_with_padded_rows(cell):
 
     _, _, cache = bidirectional_forward(x, None, params, cell, lengths=lengths)
     dx, _, dparams = bidirectional_backward(dhs, None, cache)
-    assert_gradients_match(loss, {**params, "x": x}, {**dparams, "x": dx})
+    report = check_gradients(loss, {**params, "x": x}, {**dparams, "x": dx})
+    assert report.passed, str(report)
 
 
 def test_bad_input_is_reported():
