@@ -13,6 +13,9 @@ import sys
 # subcommand -> (module, one-line help)
 COMMANDS = {
     "gradcheck": ("scratchlm.commands.gradcheck", "check every layer's and model's backward pass by finite differences"),
+    "train": ("scratchlm.commands.train", "train a language model (no arguments: a character LSTM on the Finnish names)"),
+    "sample": ("scratchlm.commands.sample", "generate text from a trained model's checkpoint"),
+    "eval": ("scratchlm.commands.evaluate", "perplexity and bits per token of a checkpoint on a text file"),
 }
 
 

@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scratchlm.models.rnnlm import RNNLM
+from scratchlm.text.base import Tokenizer
+
 FORMAT = "scratchlm-checkpoint"
 FORMAT_VERSION = 1
 ARRAY_GROUPS = ("model", "optimizer", "carry")
@@ -170,3 +173,21 @@ def check_same_vocabulary(checkpoint: Checkpoint, tokenizer_json: str, what: str
             detail += f"; first difference at id {i}: {a!r} vs {b!r}"
             break
     raise ValueError(f"the checkpoint was trained with a different vocabulary than {what} ({detail})")
+
+
+def load_trained_model(path):
+    """The model, tokenizer and checkpoint saved at ``path``, ready to sample or evaluate.
+
+    Returns ``(model, tokenizer, checkpoint)``; the model is an RNNLM in eval mode.
+    """
+    checkpoint = load_checkpoint(path)
+    try:
+        model = RNNLM.from_config(checkpoint.config["model"])
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"{os.fspath(path)!r} does not describe a model (its config lacks {err})") from err
+    tokenizer = Tokenizer.from_json(checkpoint.tokenizer)
+    if len(tokenizer.vocab) != model.vocab_size:
+        raise ValueError(f"{os.fspath(path)!r}: the tokenizer has {len(tokenizer.vocab)} tokens but the model "
+                         f"predicts {model.vocab_size}; the checkpoint is inconsistent")
+    model.load_state_dict(checkpoint.model)
+    return model.eval(), tokenizer, checkpoint

@@ -1,0 +1,57 @@
+"""Measure a trained model on a text file: perplexity and bits per token.
+
+    scratchlm eval runs/finnish-names/model.npz names.txt
+    scratchlm eval runs/tinyshakespeare/model.npz --split valid
+
+A model trained on items (names) reads the file one item per line; a model trained on a stream
+reads it as one stream. Every predicted token counts, ``<eos>`` included for items (see
+:mod:`scratchlm.metrics`).
+"""
+from __future__ import annotations
+
+import argparse
+
+from scratchlm.data import load_corpus, read_lines, read_text
+from scratchlm.metrics import evaluate, evaluate_stream
+from scratchlm.train.checkpoint import load_trained_model
+from scratchlm.train.prepare import encode_split
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a checkpoint written by scratchlm train (model.npz)")
+    parser.add_argument("file", nargs="?", default=None, help="a UTF-8 text file to score")
+    parser.add_argument("--split", choices=("train", "valid", "test"), default=None,
+                        help="score a split of the corpus the model was trained on instead of a file")
+
+
+def run(args: argparse.Namespace) -> int:
+    if (args.file is None) == (args.split is None):
+        raise ValueError("give either a FILE to score or --split train|valid|test (not both)")
+    model, tokenizer, checkpoint = load_trained_model(args.checkpoint)
+    kind = checkpoint.config.get("kind", "stream")
+    if args.split is not None:
+        info = checkpoint.config.get("data") or {}
+        if "corpus" not in info:
+            raise ValueError(f"{args.checkpoint!r} does not say which corpus it was trained on; give a FILE")
+        corpus = load_corpus(info["corpus"], path=info.get("data_path"), kind=info.get("kind"))
+        text, source = corpus.splits()[args.split], f"{info['corpus']} {args.split} split"
+        if len(text) == 0:
+            raise ValueError(f"{info['corpus']} has no {args.split} split")
+    else:
+        text = read_lines(args.file) if kind == "lines" else read_text(args.file)
+        source = args.file
+    ids = encode_split(tokenizer, text, kind)
+    if kind == "lines":
+        result = evaluate(model, [list(item) + [model.eos_id] for item in ids])
+        characters = sum(len(item) + 1 for item in text)  # + 1: <eos> stands for the line end
+    else:
+        result = evaluate_stream(model, ids)
+        characters = len(text)
+    unit = "char" if tokenizer.kind == "char" else "token"
+    print(f"{source}: {result.num_tokens:,} predicted {unit}s")
+    print(f"perplexity       {result.perplexity:.4f}")
+    print(f"nats per {unit:<6}  {result.nll_per_token:.4f}")
+    print(f"bits per {unit:<6}  {result.bits_per_token:.4f}")
+    if unit != "char":
+        print(f"bits per char    {result.bits_per(characters):.4f}")
+    return 0

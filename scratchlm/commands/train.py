@@ -1,0 +1,254 @@
+"""Train a recurrent language model; with no arguments, a character LSTM on the Finnish names.
+
+    scratchlm train                                   # the main job: Finnish names, ~10-20 s
+    scratchlm train tinyshakespeare --bptt 100 --hidden-size 256 --epochs 3
+    scratchlm train ptb --data-path ~/data/ptb --tokenizer word --layers 2 --hidden-size 200 ...
+    scratchlm train my_text.txt --kind stream
+    scratchlm train --resume runs/finnish-names/last.npz
+
+After training it reports the validation perplexity of the best epoch's model next to an add-one
+bigram model fitted on the same training split, prints samples at several temperatures, and
+leaves in the output folder: ``model.npz`` (the best model; ``scratchlm sample`` / ``eval`` read
+it), ``last.npz`` (where training stood; ``--resume`` continues from it) and ``loss.png``.
+Ctrl-C stops after the current step and saves ``last.npz``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+
+from scratchlm import backend
+from scratchlm.data import CORPUS_NAMES, load_corpus
+from scratchlm.layers import CELLS
+from scratchlm.metrics import evaluate, evaluate_stream
+from scratchlm.models.rnnlm import RNNLM
+from scratchlm.sampling import generate
+from scratchlm.text import TOKENIZERS
+from scratchlm.train.checkpoint import check_same_vocabulary, load_checkpoint, load_trained_model
+from scratchlm.train.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, LR_SCHEDULES, Trainer, TrainConfig
+from scratchlm.train.optimizers import OPTIMIZERS
+from scratchlm.train.prepare import encode_corpus, fit_tokenizer
+
+DEFAULT_CORPUS = "finnish-names"
+DEFAULT_TEMPERATURES = (0.1, 0.5, 1.0, 2.0)
+# the lecture's prompt: the first name of the calendar
+DEFAULT_PROMPTS = {"finnish-names": "Aadolf"}
+DEFAULT_EPOCHS = 25
+EXIT_INTERRUPTED = 130
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument("corpus", nargs="?", default=DEFAULT_CORPUS,
+                      help=f"a corpus name ({', '.join(CORPUS_NAMES)}) or the path of a UTF-8 text file (default: {DEFAULT_CORPUS})")
+    data.add_argument("--data-path", default=None, metavar="DIR", help="folder holding the ptb / wikitext-2 files")
+    data.add_argument("--download", action="store_true", help="download ptb / wikitext-2 (sha256-checked) when no --data-path is given")
+    data.add_argument("--kind", choices=("lines", "stream"), default=None,
+                      help="for a text file: one item per line (names) or one stream (default: stream)")
+    data.add_argument("--tokenizer", choices=tuple(TOKENIZERS), default="char", help="char, word or bpe (default: char)")
+    data.add_argument("--max-vocab", type=int, default=None, help="word tokenizer: keep the most frequent words only")
+    data.add_argument("--min-count", type=int, default=1, help="word tokenizer: drop words seen fewer times")
+    data.add_argument("--word-split", choices=("words", "whitespace"), default=None,
+                      help="word tokenizer: split on words and punctuation, or on whitespace only (default: whitespace for ptb / wikitext-2)")
+    data.add_argument("--bpe-merges", type=int, default=1000, help="bpe tokenizer: number of merges to learn")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--cell", choices=tuple(CELLS), default="lstm")
+    model.add_argument("--embed-dim", type=int, default=32)
+    model.add_argument("--hidden-size", type=int, default=128)
+    model.add_argument("--layers", type=int, default=1)
+    model.add_argument("--dropout", type=float, default=0.3)
+    model.add_argument("--tie-weights", action="store_true", help="share the embedding with the decoder (needs embed-dim == hidden-size)")
+    model.add_argument("--init-range", type=float, default=None, help="draw every parameter from U(-r, r) (default: PyTorch's initialisation)")
+
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=int, default=None,
+                          help=f"passes over the training data (default: {DEFAULT_EPOCHS}; with --resume: as saved)")
+    training.add_argument("--batch-size", type=int, default=32)
+    training.add_argument("--bptt", type=int, default=35, help="TBPTT k1: steps per update (stream corpora)")
+    training.add_argument("--bptt-k2", type=int, default=None, help="TBPTT k2 >= k1: steps each update backpropagates (default k1)")
+    training.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
+    training.add_argument("--lr", type=float, default=3e-3)
+    training.add_argument("--momentum", type=float, default=0.0, help="sgd momentum")
+    training.add_argument("--clip", type=float, default=5.0, help="clip the global gradient norm to this (0: no clipping)")
+    training.add_argument("--clip-value", type=float, default=None, help="also clip every gradient coordinate to [-v, v]")
+    training.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="none")
+    training.add_argument("--decay-factor", type=float, default=0.5)
+    training.add_argument("--decay-after", type=int, default=4, help="step schedule: decay after this many epochs")
+    training.add_argument("--patience", type=int, default=6, help="early stopping: epochs without improvement (0: never stop early)")
+    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--backend", choices=backend.BACKENDS, default=None, help="numpy, numba or cupy (default: SCRATCHLM_BACKEND or numpy)")
+    training.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/<corpus>)")
+    training.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT (last.npz)")
+    training.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    report = parser.add_argument_group("report")
+    report.add_argument("--prompt", default=None, help='the samples continue this text (default: "Aadolf" for finnish-names, nothing otherwise)')
+    report.add_argument("--temperatures", type=float, nargs="+", default=list(DEFAULT_TEMPERATURES))
+    report.add_argument("--num-samples", type=int, default=5, help="samples per temperature")
+    report.add_argument("--sample-length", type=int, default=None, help="longest sample in tokens (default: 30 for items, 200 for streams)")
+
+
+def _corpus_name(corpus: str) -> str:
+    return corpus if corpus in CORPUS_NAMES else os.path.splitext(os.path.basename(corpus))[0] or "corpus"
+
+
+def _data_info(args) -> dict:
+    word_split = args.word_split or ("whitespace" if args.corpus in ("ptb", "wikitext-2") else "words")
+    return {"corpus": args.corpus, "data_path": args.data_path, "kind": args.kind, "tokenizer": args.tokenizer,
+            "max_vocab": args.max_vocab, "min_count": args.min_count, "word_split": word_split,
+            "bpe_merges": args.bpe_merges}
+
+
+def _load_data(info: dict, download: bool):
+    corpus = load_corpus(info["corpus"], path=info["data_path"], download=download, kind=info["kind"])
+    tokenizer = fit_tokenizer(corpus, info["tokenizer"], max_vocab=info["max_vocab"], min_count=info["min_count"],
+                              word_split=info["word_split"], bpe_merges=info["bpe_merges"])
+    return corpus, tokenizer, encode_corpus(tokenizer, corpus)
+
+
+def _train_config(args) -> TrainConfig:
+    return TrainConfig(epochs=args.epochs or DEFAULT_EPOCHS, batch_size=args.batch_size, bptt=args.bptt, bptt_k2=args.bptt_k2,
+                       optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+                       clip_norm=args.clip if args.clip > 0 else None, clip_value=args.clip_value,
+                       lr_schedule=args.lr_schedule, decay_factor=args.decay_factor, decay_after=args.decay_after,
+                       patience=args.patience if args.patience > 0 else None, seed=args.seed)
+
+
+def _new_trainer(args, corpus, tokenizer, train, valid, out_dir) -> Trainer:
+    lines = corpus.kind == "lines"
+    vocab = tokenizer.vocab
+    model = RNNLM(len(vocab), args.embed_dim, args.hidden_size, num_layers=args.layers, cell=args.cell,
+                  dropout=args.dropout, tie_weights=args.tie_weights, seed=args.seed, init_range=args.init_range,
+                  bos_id=vocab.bos_id if lines else None, eos_id=vocab.eos_id if lines else None)
+    return Trainer(model, tokenizer.to_json(), train, valid, corpus.kind, _train_config(args), out_dir=out_dir,
+                   data_info=_data_info(args), progress=not args.no_progress)
+
+
+def _describe(corpus, tokenizer, trainer: Trainer) -> str:
+    model, config = trainer.model, trainer.config
+    unit = "items" if corpus.kind == "lines" else "tokens"
+    sizes = f"{len(trainer.train_data):,} train / {len(trainer.valid_data):,} valid {unit}"
+    how = "full BPTT over each item" if corpus.kind == "lines" else \
+        f"TBPTT(k1={config.bptt}, k2={config.bptt_k2 or config.bptt})"
+    return (f"corpus {corpus.name} ({corpus.kind}: {sizes}), {tokenizer.kind} tokenizer, {len(tokenizer.vocab)} tokens\n"
+            f"model {model.cell}, {model.num_layers} layer(s), embed {model.embed_dim}, hidden {model.hidden_size}, "
+            f"dropout {model.dropout}, {model.num_parameters():,} parameters\n"
+            f"training {config.optimizer} lr {config.lr}, batch {config.batch_size}, {how}, "
+            f"clip {config.clip_norm}, up to {config.epochs} epochs, backend {backend.name()}")
+
+
+def _bigram_baseline(tokenizer, corpus, train, valid):
+    """The add-one bigram model fitted on the training split, scored on the validation split."""
+    from scratchlm.ngram import fit_ngram
+
+    vocab = tokenizer.vocab
+    if corpus.kind == "lines":
+        bigram = fit_ngram(train, order=2, smoothing="laplace", vocab_size=len(vocab), bos_id=vocab.bos_id, eos_id=vocab.eos_id)
+        return evaluate(bigram, [list(item) + [vocab.eos_id] for item in valid])
+    bigram = fit_ngram([list(train)], order=2, smoothing="laplace", vocab_size=len(vocab), bos_id=None, eos_id=None)
+    return evaluate_stream(bigram, valid)
+
+
+def _model_evaluation(model, corpus, valid):
+    if corpus.kind == "lines":
+        return evaluate(model, [list(item) + [model.eos_id] for item in valid])
+    return evaluate_stream(model, valid)
+
+
+def _print_report(model, tokenizer, corpus, train, valid, history, args) -> None:
+    unit = "char" if tokenizer.kind == "char" else "token"
+    best = min(range(len(history["val_ppl"])), key=lambda i: history["val_ppl"][i])
+    ours = _model_evaluation(model, corpus, valid)
+    rows = [(f"{model.cell.upper()} (best epoch {history['epoch'][best]})", ours)]
+    try:
+        rows.insert(0, ("add-one bigram", _bigram_baseline(tokenizer, corpus, train, valid)))
+    except ImportError:
+        print("(no bigram baseline: scratchlm.ngram is not available)")
+    print(f"\nvalidation split: {ours.num_tokens:,} predicted {unit}s" + (" (<eos> included)" if corpus.kind == "lines" else ""))
+    print(f"  {'model':<28} {'perplexity':>10} {'nats/' + unit:>11} {'bits/' + unit:>10}")
+    for name, result in rows:
+        print(f"  {name:<28} {result.perplexity:>10.3f} {result.nll_per_token:>11.4f} {result.bits_per_token:>10.4f}")
+
+    prompt = args.prompt if args.prompt is not None else DEFAULT_PROMPTS.get(args.corpus, "")
+    length = args.sample_length or (30 if corpus.kind == "lines" else 200)
+    if corpus.kind == "lines":
+        # a prompt that is a whole name mostly ends right there, so fresh names are shown too
+        columns = [(f'continuing "{prompt}"', prompt)] if prompt else []
+        columns.append(("new (from <bos>)", ""))
+        for title, text in columns:
+            print(f"\nsamples {title}")
+            for temperature in args.temperatures:
+                print(f"  T={temperature:<4} " + ", ".join(_samples(model, tokenizer, text, temperature, length, args)))
+    else:
+        print("\nsamples" + (f' continuing "{prompt}"' if prompt else ""))
+        for temperature in args.temperatures:
+            print(f"  T={temperature}:")
+            for sample in _samples(model, tokenizer, prompt, temperature, length, args):
+                print("    " + sample.replace("\n", "\n    "))
+
+
+def _samples(model, tokenizer, prompt: str, temperature: float, length: int, args) -> list[str]:
+    prompt_ids = tokenizer.encode(prompt) if prompt else []
+    samples = generate(model, prompt_ids, n=args.num_samples, max_len=length, temperature=temperature, rng=args.seed)
+    return [prompt + tokenizer.decode(ids) for ids in samples]
+
+
+def _save_loss_curve(history, path) -> None:
+    from scratchlm.plot import loss_curves
+
+    figure = loss_curves(history["step_loss"], history["val_loss"], valid_steps=history["epoch_end_step"],
+                         xlabel="step", title="training loss per step, validation loss per epoch")
+    figure.savefig(path, dpi=100)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _train_and_report(args)
+    except KeyboardInterrupt:
+        # Ctrl-C outside the training loop (loading data, writing the report): nothing half done to save
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _train_and_report(args: argparse.Namespace) -> int:
+    if args.backend:
+        backend.use(args.backend)
+    if args.resume:
+        saved = load_checkpoint(args.resume)
+        info = saved.config.get("data") or {}
+        if not info:
+            raise ValueError(f"{args.resume!r} does not say which data it was trained on; cannot resume it")
+        args.corpus = info["corpus"]
+        corpus, tokenizer, (train, valid, _) = _load_data(info, download=args.download)
+        check_same_vocabulary(saved, tokenizer.to_json(), what=f"corpus {info['corpus']!r} as it reads now")
+        out_dir = args.out or os.path.dirname(os.path.abspath(args.resume))
+        trainer = Trainer.from_checkpoint(args.resume, train, valid, epochs=args.epochs, out_dir=out_dir,
+                                          progress=not args.no_progress)
+    else:
+        info = _data_info(args)
+        corpus, tokenizer, (train, valid, _) = _load_data(info, download=args.download)
+        out_dir = args.out or os.path.join("runs", _corpus_name(args.corpus))
+        trainer = _new_trainer(args, corpus, tokenizer, train, valid, out_dir)
+    print(_describe(corpus, tokenizer, trainer), flush=True)
+
+    history = trainer.fit()
+    last = os.path.join(out_dir, LAST_CHECKPOINT)
+    if history["interrupted"]:
+        print(f"\ninterrupted: saved {last}\ncontinue with: scratchlm train --resume {last}")
+        return EXIT_INTERRUPTED
+    if not history["val_ppl"]:
+        print("nothing to do: the run had already finished all its epochs (raise --epochs to train more)")
+        return 0
+    model, tokenizer, _ = load_trained_model(os.path.join(out_dir, BEST_CHECKPOINT))
+    _print_report(model, tokenizer, corpus, train, valid, history, args)
+    curve = os.path.join(out_dir, "loss.png")
+    _save_loss_curve(history, curve)
+    seconds = sum(history["epoch_seconds"])
+    print(f"\ntrained {len(history['epoch'])} epochs in {seconds:.1f} s "
+          f"({math.fsum(history['tokens_per_second']) / len(history['tokens_per_second']):,.0f} tokens/s)"
+          + (", stopped early" if history["stopped_early"] else ""))
+    print(f"wrote {os.path.join(out_dir, BEST_CHECKPOINT)} (best model), {last} (to resume), {curve}")
+    return 0
