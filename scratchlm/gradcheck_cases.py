@@ -238,3 +238,96 @@ def _register_rnnlm_cases(cell: str) -> None:
 
 for _cell in CELLS:
     _register_rnnlm_cases(_cell)
+
+
+# ----------------------------------------------------------------------------- bidirectional layer, window LM, tagger, seq2seq
+from scratchlm.layers.bidirectional import bidirectional_backward, bidirectional_forward  # noqa: E402
+from scratchlm.models.seq2seq import Seq2Seq  # noqa: E402
+from scratchlm.models.tagger import BiRNNTagger  # noqa: E402
+from scratchlm.models.window_lm import WindowLM  # noqa: E402
+
+
+def _bidirectional_params(cell: str, input_size: int, hidden: int, layer: int = 0) -> dict:
+    params = {}
+    for suffix in (f"_l{layer}", f"_l{layer}_reverse"):
+        params.update({name + suffix: value for name, value in random_cell_params(cell, input_size, hidden).items()})
+    return params
+
+
+def _register_bidirectional_cases(cell: str) -> None:
+    batch, time, input_size, hidden = 2, 4, 3, 5
+    as_list = (lambda s: list(s)) if cell == "lstm" else (lambda s: [s])
+
+    @gradcheck_case(f"bidirectional {cell} (initial and final states)")
+    def _both_states(tolerance):
+        params = _bidirectional_params(cell, input_size, hidden)
+        x = random_array((batch, time, input_size))
+        state0 = (_random_state(cell, (batch, hidden)), _random_state(cell, (batch, hidden)))
+        dhs = random_array((batch, time, 2 * hidden))
+        dstate_T = (_random_state(cell, (batch, hidden)), _random_state(cell, (batch, hidden)))
+
+        def loss():
+            hs, (forward_T, backward_T), _ = bidirectional_forward(x, state0, params, cell)
+            return projected_sum([hs, *as_list(forward_T), *as_list(backward_T)],
+                                 [dhs, *as_list(dstate_T[0]), *as_list(dstate_T[1])])
+
+        _, _, cache = bidirectional_forward(x, state0, params, cell)
+        dx, (dforward0, dbackward0), dparams = bidirectional_backward(dhs, dstate_T, cache)
+        arrays = {"x": x, **params}
+        grads = {"x": dx, **dparams}
+        for direction, state, dstate in (("forward", state0[0], dforward0), ("backward", state0[1], dbackward0)):
+            arrays.update({f"{direction} {name}": v for name, v in _state_arrays(cell, state).items()})
+            grads.update({f"{direction} {name}": v for name, v in _state_arrays(cell, dstate).items()})
+        return check_gradients(loss, arrays, grads, tolerance=tolerance)
+
+
+for _cell in CELLS:
+    _register_bidirectional_cases(_cell)
+
+
+@gradcheck_case("bidirectional lstm, padded rows (lengths)")
+def _bidirectional_lengths(tolerance):
+    params = _bidirectional_params("lstm", 3, 4)
+    x, dhs = random_array((3, 5, 3)), random_array((3, 5, 8))
+    lengths = np.array([5, 2, 3])
+    _, _, cache = bidirectional_forward(x, None, params, "lstm", lengths=lengths)
+    dx, _, dparams = bidirectional_backward(dhs, None, cache)
+    loss = lambda: projected_sum([bidirectional_forward(x, None, params, "lstm", lengths=lengths)[0]], [dhs])  # noqa: E731
+    return check_gradients(loss, {"x": x, **params}, {"x": dx, **dparams}, tolerance=tolerance)
+
+
+@gradcheck_case("WindowLM (window 3, direct connections, mask, carried state)")
+def _window_lm(tolerance):
+    vocab = 9
+    model = WindowLM(vocab, context_size=3, embed_dim=3, hidden_size=4, direct=True, seed=1, dtype="float64")
+    inputs, targets = random_ids((2, 5), vocab), random_ids((2, 5), vocab)
+    state = random_ids((2, 2), vocab)
+    mask = backend.asarray(np.array([[True, True, True, True, False], [True, True, False, False, False]]))
+    _, grads, _ = model.loss_and_grads(inputs, targets, state, mask)
+    return check_gradients(lambda: model.loss(inputs, targets, state, mask), model.params, grads, tolerance=tolerance)
+
+
+@gradcheck_case("BiRNNTagger lstm, 2 layers, padded rows")
+def _tagger(tolerance):
+    vocab, tags = 7, 3
+    model = BiRNNTagger(vocab, tags, embed_dim=3, hidden_size=4, num_layers=2, cell="lstm", seed=2, dtype="float64")
+    inputs, targets = random_ids((3, 5), vocab), random_ids((3, 5), tags)
+    lengths = np.array([5, 2, 4])
+    _, grads = model.loss_and_grads(inputs, targets, lengths)
+    loss = lambda: model.loss_and_grads(inputs, targets, lengths)[0]  # noqa: E731
+    return check_gradients(loss, model.params, grads, tolerance=tolerance, max_checks=10)
+
+
+def _register_seq2seq_case(cell: str) -> None:
+    @gradcheck_case(f"Seq2Seq {cell} (teacher forcing, padded targets)")
+    def _seq2seq(tolerance):
+        model = Seq2Seq(6, 7, embed_dim=3, hidden_size=4, cell=cell, seed=3, dtype="float64")
+        source, target = random_ids((2, 4), 6), random_ids((2, 5), 7)
+        mask = backend.asarray(np.array([[True] * 5, [True, True, True, False, False]]))
+        _, grads = model.loss_and_grads(source, target, mask)
+        loss = lambda: model.loss_and_grads(source, target, mask)[0]  # noqa: E731
+        return check_gradients(loss, model.params, grads, tolerance=tolerance)
+
+
+for _cell in CELLS:
+    _register_seq2seq_case(_cell)
