@@ -155,6 +155,10 @@ def test_language_model_interface_errors(lstm):
         lstm.advance(state, np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="outside the vocabulary range"):
         lstm.sequence_log_probs([1, V])
+    with pytest.raises(ValueError, match=r"rows must index the 2 rows of the state, i.e. lie in \[0, 2\)"):
+        lstm.select(state, [0, 2])
+    with pytest.raises(TypeError, match="integer row indices"):
+        lstm.select(state, [0.0])
 
 
 # ----------------------------------------------------------------------------- layers

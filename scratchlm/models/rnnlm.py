@@ -423,7 +423,12 @@ class RNNLM(LanguageModel):
 
     def select(self, state: RNNLMState, rows) -> RNNLMState:
         """Rows ``rows`` ((k,) int) of ``state``, in that order (repeats allowed)."""
-        rows_np = check_token_ids(np.asarray(rows), "rows", vocab_size=state.log_probs.shape[0], ndim=1)
+        batch = state.log_probs.shape[0]
+        rows_np = np.asarray(backend.asnumpy(rows))
+        if rows_np.dtype.kind not in "iu" or rows_np.ndim != 1:
+            raise TypeError(f"rows must be a 1-D array of integer row indices, got {rows_np.dtype} of shape {rows_np.shape}")
+        if rows_np.size and (rows_np.min() < 0 or rows_np.max() >= batch):
+            raise ValueError(f"rows must index the {batch} rows of the state, i.e. lie in [0, {batch}); got {rows_np.tolist()}")
         rows_xp = backend.asarray(rows_np)
         if self.cell == "lstm":
             hidden = (state.hidden[0][:, rows_xp], state.hidden[1][:, rows_xp])
@@ -441,7 +446,7 @@ class RNNLM(LanguageModel):
         tokens = np.asarray(sequence)
         if tokens.shape == (0,):  # an empty list arrives as float64; nothing to score either way
             return np.empty(0, dtype=np.float64)
-        tokens = check_token_ids(tokens, "sequence", vocab_size=self.vocab_size, ndim=1)
+        tokens = backend.asnumpy(check_token_ids(tokens, "sequence", vocab_size=self.vocab_size, ndim=1))
         scores = np.empty(len(tokens), dtype=np.float64)
         if self.bos_id is None:
             scores[0] = -math.log(self.vocab_size)
