@@ -142,3 +142,25 @@ def test_bad_input_is_reported():
         model.loss_and_grads(np.array([[1, 2]]), np.array([[1, 2]]), mask=np.ones((1, 3), bool))
     with pytest.raises(ValueError, match="missing|expected"):
         model.load_state_dict({"embedding.weight": np.zeros((V, 4))})
+
+
+@pytest.mark.parametrize("kind", ["lines", "stream"])
+def test_the_rnn_training_loop_trains_it(kind):
+    """scratchlm.train's Trainer (full BPTT on items; TBPTT with k2 > k1 on a stream) needs only
+    loss_and_grads / forward / params, and its validation perplexity is the metrics' one."""
+    from scratchlm.train.loop import TrainConfig, Trainer
+
+    corpus = load_corpus("finnish-names")
+    tokenizer = CharTokenizer.fit(corpus.train)
+    train = [tokenizer.encode(name, unknown="unk") for name in corpus.train]
+    valid = [tokenizer.encode(name, unknown="unk") for name in corpus.valid]
+    if kind == "stream":
+        train = [i for ids in train for i in ids + [tokenizer.vocab.eos_id]]
+        valid = [i for ids in valid for i in ids + [tokenizer.vocab.eos_id]]
+    model = WindowLM(len(tokenizer.vocab), context_size=3, embed_dim=8, hidden_size=32, seed=0)
+    config = TrainConfig(epochs=3, batch_size=16, bptt=20, bptt_k2=30, lr=1e-2)
+    history = Trainer(model, tokenizer.to_json(), train, valid, kind, config, progress=False).fit()
+    assert history["val_ppl"][-1] < history["val_ppl"][0] < len(tokenizer.vocab)
+    if kind == "lines":
+        measured = metrics.perplexity(model, [ids + [tokenizer.vocab.eos_id] for ids in valid])
+        assert history["val_ppl"][-1] == pytest.approx(measured, rel=1e-4)

@@ -75,6 +75,7 @@ class Seq2Seq:
         self.embed_dim, self.hidden_size, self.cell = int(embed_dim), int(hidden_size), cell
         self.bos_id, self.eos_id = bos_id, eos_id
         self.dtype = np.dtype(dtype)
+        self.training = True
         self.params = self._init_params(np.random.default_rng(seed))
 
     def _init_params(self, rng):
@@ -97,11 +98,13 @@ class Seq2Seq:
         return {name: self.params[f"{side}.rnn.{name}_l0"] for name in CELL_PARAM_NAMES}
 
     def train(self):
-        """Training mode (no dropout here, so the modes behave the same)."""
+        """Training mode (no dropout here, so the modes behave the same). Returns the model."""
+        self.training = True
         return self
 
     def eval(self):
-        """Evaluation mode (see :meth:`train`)."""
+        """Evaluation mode (see :meth:`train`). Returns the model."""
+        self.training = False
         return self
 
     # ---- forward and backward ------------------------------------------------------------

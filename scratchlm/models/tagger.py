@@ -58,6 +58,7 @@ class BiRNNTagger:
         self.vocab_size, self.num_tags = int(vocab_size), int(num_tags)
         self.embed_dim, self.hidden_size, self.num_layers, self.cell = int(embed_dim), int(hidden_size), int(num_layers), cell
         self.dtype = np.dtype(dtype)
+        self.training = True
         rng = np.random.default_rng(seed)
         params = {"embedding.weight": backend.asarray(rng.standard_normal((vocab_size, embed_dim)).astype(self.dtype))}
         for layer in range(num_layers):
@@ -70,11 +71,13 @@ class BiRNNTagger:
         self.params = params
 
     def train(self):
-        """Training mode (no dropout here, so the modes behave the same)."""
+        """Training mode (no dropout here, so the modes behave the same). Returns the model."""
+        self.training = True
         return self
 
     def eval(self):
-        """Evaluation mode (see :meth:`train`)."""
+        """Evaluation mode (see :meth:`train`). Returns the model."""
+        self.training = False
         return self
 
     def forward(self, inputs, lengths=None):

@@ -71,6 +71,7 @@ class WindowLM(LanguageModel):
         self.direct = bool(direct)
         self.bos_id, self.eos_id = bos_id, eos_id
         self.dtype = np.dtype(dtype)
+        self.training = True
         self.seed = seed
         self.params = self._init_params(np.random.default_rng(seed))
 
@@ -113,11 +114,13 @@ class WindowLM(LanguageModel):
     # ---- training ------------------------------------------------------------------------
 
     def train(self):
-        """Training mode (the window LM has no dropout, so the modes behave the same)."""
+        """Training mode (the window LM has no dropout, so the modes behave the same). Returns the model."""
+        self.training = True
         return self
 
     def eval(self):
-        """Evaluation mode (see :meth:`train`)."""
+        """Evaluation mode (see :meth:`train`). Returns the model."""
+        self.training = False
         return self
 
     def initial_state(self, batch_size):
