@@ -143,3 +143,12 @@ def check_hidden_state(h, name: str, batch: int, hidden: int, dtype):
     check_shape(h, name, (batch, hidden), "(batch, hidden_size)")
     check_finite(h, name)
     return h
+
+
+def check_upstream_gradient(d, name: str, expected: tuple, meaning: str):
+    """Check an upstream gradient passed to a backward function; None stays None (= zeros)."""
+    if d is None:
+        return None
+    d = check_float_array(d, name)
+    check_shape(d, name, expected, meaning)
+    return d

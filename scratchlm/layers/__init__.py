@@ -7,6 +7,7 @@
     activations.py             sigmoid (overflow-free)
     rnn.py, lstm.py, gru.py    <cell>_step_forward / _step_backward (one step) and
                                <cell>_forward / <cell>_backward (a whole sequence, full BPTT)
+    bidirectional.py           bidirectional_forward / _backward: two directions of any cell
 
 Conventions: batch-first shapes (B, T, ...); ``*_forward(...) -> (out, cache)`` and
 ``*_backward(dout, cache) -> gradients``; cell parameters are dicts named and laid out like

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from scratchlm import backend
 from scratchlm.layers.activations import sigmoid
-from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state
+from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 3
 
@@ -179,6 +179,8 @@ def gru_backward(dhs, dh_T, cache):
     hidden = hs_tm.shape[2]
     gates_backward = backend.kernel("gru_gates_backward", gru_gates_backward)
 
+    dhs = check_upstream_gradient(dhs, "gru dhs", (batch, time, hidden), "(batch, time, hidden_size) like hs")
+    dh_T = check_upstream_gradient(dh_T, "gru dh_T", (batch, hidden), "(batch, hidden_size)")
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     dax_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)
     dah_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from scratchlm import backend
 from scratchlm.layers.activations import sigmoid
-from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state
+from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 4
 
@@ -183,7 +183,10 @@ def lstm_backward(dhs, dstate_T, cache):
     hidden = hs_tm.shape[2]
     gates_backward = backend.kernel("lstm_gates_backward", lstm_gates_backward)
 
+    dhs = check_upstream_gradient(dhs, "lstm dhs", (batch, time, hidden), "(batch, time, hidden_size) like hs")
     dh_next, dc_next = (None, None) if dstate_T is None else dstate_T
+    dh_next = check_upstream_gradient(dh_next, "lstm dh_T", (batch, hidden), "(batch, hidden_size)")
+    dc_next = check_upstream_gradient(dc_next, "lstm dc_T", (batch, hidden), "(batch, hidden_size)")
     if dh_next is None:
         dh_next = xp.zeros((batch, hidden), dtype=x_tm.dtype)
     if dc_next is None:

@@ -23,7 +23,7 @@ which truly depends on the previous step, runs inside the loop.
 from __future__ import annotations
 
 from scratchlm import backend
-from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state
+from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 1
 
@@ -128,6 +128,8 @@ def rnn_backward(dhs, dh_T, cache):
     hidden = hs_tm.shape[2]
     gates_backward = backend.kernel("rnn_gates_backward", rnn_gates_backward)
 
+    dhs = check_upstream_gradient(dhs, "rnn dhs", (batch, time, hidden), "(batch, time, hidden_size) like hs")
+    dh_T = check_upstream_gradient(dh_T, "rnn dh_T", (batch, hidden), "(batch, hidden_size)")
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     da_tm = xp.empty((time, batch, hidden), dtype=x_tm.dtype)
     dh_next = xp.zeros((batch, hidden), dtype=x_tm.dtype) if dh_T is None else dh_T
