@@ -213,11 +213,13 @@ class Trainer:
         data_info: JSON-ready description of the data (corpus name, tokenizer options), kept in
             the checkpoint's config so a resumed run or ``scratchlm eval`` can rebuild it.
         progress: show a tqdm progress bar per epoch.
+        report_epochs: print one line per epoch (losses, validation perplexity, learning rate).
         on_step: called after every update with a dict (step, epoch, loss, grad_norm).
     """
 
     def __init__(self, model: RNNLM, tokenizer_json: str, train, valid, kind: str, config: TrainConfig,
-                 out_dir=None, data_info: dict | None = None, progress: bool = True, on_step=None):
+                 out_dir=None, data_info: dict | None = None, progress: bool = True, report_epochs: bool = True,
+                 on_step=None):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if len(train) == 0:
@@ -227,7 +229,7 @@ class Trainer:
         self.model, self.tokenizer_json, self.kind, self.config = model, tokenizer_json, kind, config
         self.train_data, self.valid_data = train, valid
         self.out_dir, self.data_info = out_dir, dict(data_info or {})
-        self.progress, self.on_step = progress, on_step
+        self.progress, self.report_epochs, self.on_step = progress, report_epochs, on_step
         self.optimizer = make_optimizer(config.optimizer, **self._optimizer_arguments())
         self.schedule = _make_schedule(config)
         self.early_stopping = EarlyStopping(config.patience) if config.patience else None
@@ -361,7 +363,7 @@ class Trainer:
         history["val_bits"].append(val_loss / math.log(2))
         history["epoch_seconds"].append(self.epoch_seconds)
         history["tokens_per_second"].append(self.epoch_tokens_per_second)
-        if self.progress:
+        if self.report_epochs:
             tqdm.write(f"epoch {self.epoch}: train loss {history['train_loss'][-1]:.4f}  "
                        f"val loss {val_loss:.4f}  val ppl {val_ppl:.3f}  val bits/token {val_loss / math.log(2):.4f}  "
                        f"lr {self.optimizer.lr:.4g}")
@@ -400,7 +402,7 @@ class Trainer:
 
     @classmethod
     def from_checkpoint(cls, path, train, valid, epochs: int | None = None, out_dir=None,
-                        progress: bool = True, on_step=None) -> "Trainer":
+                        progress: bool = True, report_epochs: bool = True, on_step=None) -> "Trainer":
         """A trainer that continues the run saved in ``path`` exactly where it stopped.
 
         ``train`` and ``valid`` must be the same token ids the run was started with (the caller
@@ -421,7 +423,8 @@ class Trainer:
         model.load_state_dict(saved.model)
         model.dropout_rng = rng_from_state(saved.rng["dropout"])
         trainer = cls(model, saved.tokenizer, train, valid, kind, config, out_dir=out_dir,
-                      data_info=saved.config.get("data"), progress=progress, on_step=on_step)
+                      data_info=saved.config.get("data"), progress=progress, report_epochs=report_epochs,
+                      on_step=on_step)
         optimizer_state = progress_state["optimizer"]
         trainer.optimizer = make_optimizer(optimizer_state["name"], **optimizer_state["hyperparameters"])
         trainer.optimizer.load_state_dict(saved.optimizer)
