@@ -253,25 +253,22 @@ class RNNLM(LanguageModel):
         """Validate a user-supplied state and return it as a list of per-layer cell states."""
         if state is None:
             return [None] * self.num_layers
-        expected_shape = (self.num_layers, batch, self.hidden_size)
-        meaning = "(num_layers, batch, hidden_size)"
+        layout = "(num_layers, batch, hidden_size)"
         if self.cell == "lstm":
             if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise TypeError(f"an lstm RNNLM's state must be the pair (h, c), each {meaning}, or None; got {type(state).__name__}")
-            parts = []
-            for part_name, part in zip(("h", "c"), state):
-                part = check_float_array(as_array(part, f"state {part_name}"), f"state {part_name}")
-                check_shape(part, f"state {part_name}", expected_shape, meaning)
-                check_finite(part, f"state {part_name}")
-                parts.append(part.astype(self.dtype, copy=False))
-            return [(parts[0][layer], parts[1][layer]) for layer in range(self.num_layers)]
+                raise TypeError(f"an lstm RNNLM's state must be the pair (h, c), each {layout}, or None; got {type(state).__name__}")
+            h, c = (self._check_state_array(part, f"state {name}", batch) for name, part in zip("hc", state))
+            return [(h[layer], c[layer]) for layer in range(self.num_layers)]
         if isinstance(state, (tuple, list)):
-            raise TypeError(f"a {self.cell} RNNLM's state is a single array h {meaning}, not a {type(state).__name__} (that is the lstm layout)")
-        state = check_float_array(as_array(state, "state"), "state")
-        check_shape(state, "state", expected_shape, meaning)
-        check_finite(state, "state")
-        state = state.astype(self.dtype, copy=False)
-        return [state[layer] for layer in range(self.num_layers)]
+            raise TypeError(f"a {self.cell} RNNLM's state is a single array h {layout}, not a {type(state).__name__} (that is the lstm layout)")
+        h = self._check_state_array(state, "state", batch)
+        return [h[layer] for layer in range(self.num_layers)]
+
+    def _check_state_array(self, array, name: str, batch: int):
+        array = check_float_array(as_array(array, name), name)
+        check_shape(array, name, (self.num_layers, batch, self.hidden_size), "(num_layers, batch, hidden_size)")
+        check_finite(array, name)
+        return array.astype(self.dtype, copy=False)
 
     def _stack_states(self, layer_states):
         """Per-layer cell states -> the model state (h (L, B, H), or (h, c) for lstm)."""
