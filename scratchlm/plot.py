@@ -321,16 +321,18 @@ def sample_table(
         if len(row) != len(columns):
             raise ValueError(f"row {number} has {len(row)} entries but there are {len(columns)} columns")
         cells.append([_table_entry(entry, max_chars) for entry in row])
-    longest = [max(len(columns[j]), *(len(r[j]) for r in cells)) for j in range(len(columns))]
-    fig = Figure(figsize=(min(16.0, 1.0 + 0.085 * sum(longest) + 0.3 * len(columns)),
+    # column widths in characters, with one character of margin on each side
+    longest = [2 + max(len(columns[j]), *(len(r[j]) for r in cells)) for j in range(len(columns))]
+    fig = Figure(figsize=(min(16.0, 0.5 + 0.085 * sum(longest)),
                           0.5 + 0.3 * (len(cells) + 1)), layout="constrained")
     ax = fig.subplots()
     ax.set_axis_off()
-    table = ax.table(cellText=cells, colLabels=columns, loc="center", cellLoc="left",
+    table = ax.table(cellText=cells, colLabels=columns, bbox=(0.0, 0.0, 1.0, 1.0), cellLoc="left",
                      colWidths=[n / sum(longest) for n in longest])
     table.auto_set_font_size(False)
     table.set_fontsize(9)
-    for (row, _), cell in table.get_celld().items():
+    for (row, column), cell in table.get_celld().items():
+        cell.PAD = 1.0 / longest[column]  # the text's inset, a fraction of the cell's width: one character
         cell.get_text().set_family("monospace")
         if row == 0:
             cell.set_facecolor("#dde6f0")
