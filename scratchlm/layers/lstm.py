@@ -147,14 +147,18 @@ def lstm_forward(x, state0, params):
 
     # Time-major inside, so that each step reads and writes one contiguous (B, .) block.
     x_tm = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, E)
-    ax = x_tm @ params["weight_ih"].T  # (T, B, 4H): the input part of a_t for every t at once
+    # (T, B, 4H): the input part of a_t for every t at once,
+    # as one (T*B, E) @ (E, G*H) product (a 3-D @ would loop over t with small products)
+    ax = (x_tm.reshape(time * batch, -1) @ params["weight_ih"].T).reshape(time, batch, -1)
     ax += params["bias_ih"] + params["bias_hh"]
     hs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # hs_tm[t + 1] = h_t, hs_tm[0] = h0
     cs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # likewise for c
     gates_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x.dtype)
     tanh_cs_tm = xp.empty((time, batch, hidden), dtype=x.dtype)
     hs_tm[0], cs_tm[0] = h0, c0
-    weight_hh_t = params["weight_hh"].T
+    # A contiguous copy of W_hh^T, made once per sequence: BLAS multiplies by it up to 2x faster
+    # than by the transposed view, and this product runs at every step.
+    weight_hh_t = xp.ascontiguousarray(params["weight_hh"].T)
     for t in range(time):
         a = hs_tm[t] @ weight_hh_t
         a += ax[t]
@@ -208,5 +212,6 @@ def lstm_backward(dhs, dstate_T, cache):
         "bias_ih": dbias,
         "bias_hh": dbias.copy(),
     }
-    dx = xp.ascontiguousarray((da_tm @ params["weight_ih"]).transpose(1, 0, 2))
+    dx_tm = (da_rows @ params["weight_ih"]).reshape(time, batch, input_size)
+    dx = xp.ascontiguousarray(dx_tm.transpose(1, 0, 2))
     return dx, (dh_next, dc_next), dparams
