@@ -169,6 +169,11 @@ def softmax_ignores_mask(cache, dloss=1.0):
     return dloss * (probs - onehot) / cache["count"]
 
 
+def softmax_ignores_mask_entirely(cache, dloss=1.0):
+    probs, onehot, _ = _softmax_parts(cache)
+    return dloss * (probs - onehot) / (probs.shape[0] * probs.shape[1])
+
+
 @pytest.mark.parametrize("wrong, mistake, phrase", [
     (softmax_not_divided, "not divided by the token count", "divided by N"),
     (softmax_divided_by_batch, "divided by the batch size", "not B"),
@@ -177,6 +182,7 @@ def softmax_ignores_mask(cache, dloss=1.0):
     (softmax_sign_flipped, "sign flipped", "wrong sign"),
     (softmax_no_onehot, "one-hot not subtracted", "subtracting 1 at the target"),
     (softmax_ignores_mask, "mask ignored", "zero gradient"),
+    (softmax_ignores_mask_entirely, "mask ignored, divided by all positions", "multiply by the mask"),
 ])
 def test_softmax_mistakes(wrong, mistake, phrase):
     report = exercises.check("softmax_cross_entropy_backward", wrong)
@@ -207,6 +213,10 @@ def rnn_no_tanh_derivative(dh, cache):
 
 def rnn_one_minus_h(dh, cache):
     return _rnn_step(dh, cache, da_of=lambda dh, h: dh * (1 - h))
+
+
+def rnn_tanh_twice(dh, cache):
+    return _rnn_step(dh, cache, da_of=lambda dh, h: dh * (1 - np.tanh(h) ** 2))
 
 
 def rnn_dh_prev_transposed(dh, cache):
@@ -254,6 +264,7 @@ def rnn_shape_error(dh, cache):
 @pytest.mark.parametrize("wrong, mistake, phrase", [
     (rnn_no_tanh_derivative, "tanh derivative forgotten", "forgot the tanh derivative"),
     (rnn_one_minus_h, "tanh derivative written 1 - h", "not 1 - h"),
+    (rnn_tanh_twice, "tanh applied twice", "not 1 - tanh(h)**2"),
     (rnn_dh_prev_transposed, "wrong transpose in dh_prev", "wrong transpose"),
     (rnn_bias_hh_zero, "bias_hh gradient missing", "both get the same gradient"),
 ])
