@@ -4,6 +4,8 @@ The wrong implementations below are written the way a student would write them: 
 solution with exactly one usual mistake, typed in by hand (they do not use the checker's own
 mistake models, so a test passes only if the checker recognises the mistake from the numbers).
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -459,3 +461,32 @@ def test_bptt_mean_over_time_reports_the_factor():
     report = exercises.check("rnn_backward", lambda a, b, c: _bptt(a, b, c, mean_over_time=True))
     assert report.mistake is None
     assert "exactly 0.25 times the right answer" in report.hint  # T = 4 steps
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+def test_command_lists_copies_and_checks(tmp_path, capsys):
+    from scratchlm.cli import main
+
+    assert main(["exercise", "list"]) == 0
+    assert "lstm_step_backward" in capsys.readouterr().out
+    assert main(["exercise", "copy", str(tmp_path)]) == 0
+    capsys.readouterr()
+    # the untouched template is "not written yet": exit status 1
+    assert main(["exercise", "check", "rnn_step_backward", str(tmp_path / "rnn_step.py")]) == 1
+    assert "not written yet" in capsys.readouterr().out
+    # a copy of the solution passes
+    solution = tmp_path / "my_solution.py"
+    solution.write_text((Path(exercises.__file__).parent / "solutions" / "rnn_step.py").read_text())
+    assert main(["exercise", "check", "rnn_step_backward", str(solution)]) == 0
+    assert "right" in capsys.readouterr().out
+
+
+def test_command_reports_unimportable_files(tmp_path, capsys):
+    from scratchlm.cli import main
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("def rnn_step_backward(dh, cache:\n")
+    assert main(["exercise", "check", "rnn_step_backward", str(broken)]) == 2
+    assert "could not import" in capsys.readouterr().err
+    assert main(["exercise", "check", "rnn_step_backward", str(tmp_path / "missing.py")]) == 2
