@@ -331,3 +331,17 @@ def _register_seq2seq_case(cell: str) -> None:
 
 for _cell in CELLS:
     _register_seq2seq_case(_cell)
+
+
+from scratchlm.models.bilm import BiLM  # noqa: E402
+
+
+@gradcheck_case("BiLM (ELMo pair) lstm, 2 layers per direction, padded rows")
+def _bilm(tolerance):
+    model = BiLM(8, embed_dim=3, hidden_size=4, num_layers=2, cell="lstm", seed=4, dtype="float64")
+    for value in model.params.values():
+        value *= 2.0  # larger weights, so that no gradient entry is small enough for rounding to dominate it
+    sequences = backend.asarray(np.array([[2, 5, 6, 7, 3], [2, 4, 3, 0, 0]]))
+    lengths = np.array([5, 3])
+    _, grads = model.loss_and_grads(sequences, lengths)
+    return check_gradients(lambda: model.loss(sequences, lengths), model.params, grads, tolerance=tolerance, max_checks=10)
