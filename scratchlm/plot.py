@@ -284,11 +284,15 @@ def activation_heatmap(
     ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=_DIVERGING, vmin=vmin, vmax=vmax,
                       aspect="auto", interpolation="nearest")
+    middle, half_range = (vmax + vmin) / 2, max((vmax - vmin) / 2, 1e-12)
     for row, positions in enumerate(lines):
         for col, position in enumerate(positions):
             char = text[position]
             shown = "\u21b5" if char == "\n" else char
-            ax.text(col, row, shown, ha="center", va="center", family="monospace", fontsize=8)
+            # white letters on the dark ends of the colour scale, black on the pale middle
+            dark = abs(values[position] - middle) / half_range > 0.6
+            ax.text(col, row, shown, ha="center", va="center", family="monospace", fontsize=8,
+                    color="white" if dark else "black")
     ax.set_axis_off()
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
     if title:

@@ -123,6 +123,11 @@ def test_activation_heatmap_places_each_value_under_its_character():
     assert image[3, 0] == 0.6 and image.mask[3, 1]
     shown = [t.get_text() for t in fig.axes[0].texts]
     assert shown == ["a", "b", "\u21b5", "c", "d", "e"]
+    # letters are white only on the dark ends of the scale (|value| > 0.6 of the range [-1, 1])
+    colours = [t.get_color() for t in fig.axes[0].texts]
+    assert colours == ["black"] * 6
+    fig = plot.activation_heatmap("xy", [0.9, -0.1])
+    assert [t.get_color() for t in fig.axes[0].texts] == ["white", "black"]
 
 
 def test_activation_heatmap_rejects_bad_input():

@@ -75,8 +75,10 @@ print("first windows (first step, stop):", [(w.first, w.stop) for w in windows[:
 # ## Training, with samples along the way
 #
 # `scratchlm.train.loop.Trainer` runs the epochs: Adam, gradient-norm clipping at 5, and the
-# validation perplexity after each epoch. A callback draws a sample (temperature 0.8, prompted
-# with a newline) at a few steps, so we can watch the model learn.
+# validation perplexity after each epoch. A callback draws a sample (temperature 0.8) at a few
+# steps, so we can watch the model learn. The sample continues a short passage of the validation
+# text: trained on carried states, the model has only ever started from the zero state at the very
+# beginning of the streams, so a few real lines first bring its state to where it normally is.
 
 # %%
 model = RNNLM(len(tokenizer), embed_dim=sizes["embed"], hidden_size=sizes["hidden"], cell="lstm", seed=0)
@@ -84,7 +86,7 @@ config = TrainConfig(epochs=sizes["epochs"], batch_size=sizes["batch"], bptt=siz
                      optimizer="adam", lr=2e-3, clip_norm=5.0, eval_batch_size=16)
 total_steps = sizes["epochs"] * len(windows)
 sample_steps = sorted({1, total_steps // 20, total_steps // 5, total_steps // 2, total_steps} - {0})
-prompt = tokenizer.encode("\n")
+prompt = tokenizer.encode(corpus.valid[:200])
 samples = []
 
 
