@@ -38,9 +38,15 @@ from scratchlm.layers.softmax_cross_entropy import (
     softmax_cross_entropy_forward,
 )
 from scratchlm.lm import LanguageModel
-from scratchlm.validation import as_array, check_finite, check_float_array, check_mask, check_shape, check_token_ids
-
-CELL_PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+from scratchlm.validation import (
+    CELL_PARAM_NAMES,
+    as_array,
+    check_finite,
+    check_float_array,
+    check_mask,
+    check_shape,
+    check_token_ids,
+)
 
 
 class RNNLMState(NamedTuple):
