@@ -129,21 +129,22 @@ plot.sample_table(rows, ["T", "six fresh names"], max_chars=120)
 # - **Beam search**: keep the $k$ best partial names (by total log-probability) at every step;
 #   returns the most probable whole names it finds, which greedy can miss.
 #
-# For each, the names and their mean log-probability per predicted character (higher is more
-# probable under the model), and whether the name occurs in the training data.
+# For each, the names with their log-probability under the model, $\log P(\text{name}, \langle eos \rangle)$,
+# the quantity beam search maximises (closer to 0 is more probable), and whether the name occurs
+# in the training data.
 
 # %%
 training_names = set(corpus.train)
 
 
-def mean_log_prob(ids):
-    return float(np.mean(token_log_probs(model, list(ids) + [vocab.eos_id])))
+def log_prob(ids):
+    return float(np.sum(token_log_probs(model, list(ids) + [vocab.eos_id])))
 
 
 def describe(ids):
     name = tokenizer.decode(ids)
     marker = "*" if name in training_names else ""
-    return f"{name}{marker} ({mean_log_prob(ids):.2f})"
+    return f"{name}{marker} ({log_prob(ids):.1f})"
 
 
 methods = {
@@ -154,7 +155,7 @@ methods = {
     "beam search, width 5": [ids for ids, _ in beam_search(model, [], beam_width=5, max_len=20, n_best=5)],
 }
 rows = [(method, "  ".join(describe(ids) for ids in outputs)) for method, outputs in methods.items()]
-plot.sample_table(rows, ["decoding", "names (mean log-prob per character; * = a training name)"], max_chars=140)
+plot.sample_table(rows, ["decoding", "names (log-probability; * = a training name)"], max_chars=140)
 
 # %% [markdown]
 # The same with a prompt, the first letters "Ma":
