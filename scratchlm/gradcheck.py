@@ -139,6 +139,10 @@ class ParameterCheck:
 
 def _diagnose(name: str, analytic: np.ndarray, numeric: np.ndarray, errors: np.ndarray, tolerance: float) -> str:
     """Guess the kind of bug from the pattern of disagreement (analytic and numeric are 1-D)."""
+    if not np.all(np.isfinite(analytic)):
+        return f"The analytic gradient of {name} contains NaN or infinity: look for a division by zero or an overflow in the backward pass."
+    if not np.all(np.isfinite(numeric)):
+        return f"The loss itself is NaN or infinite near the current {name}: check the forward pass (e.g. log of 0) before the gradient."
     scale = max(float(np.abs(numeric).max()), float(np.abs(analytic).max()), 1e-300)
     significant = np.abs(numeric) > 1e-3 * scale
     bad = errors > tolerance

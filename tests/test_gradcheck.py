@@ -109,6 +109,15 @@ def test_zero_gradient_diagnosis():
     assert "is zero but the loss does change" in str(report)
 
 
+def test_nan_gradient_fails_with_a_message():
+    W, loss, grad = _quadratic_problem()
+    wrong = grad.copy()
+    wrong[1, 1] = np.nan
+    report = check_gradients(loss, {"W": W}, {"W": wrong})
+    assert not report.passed
+    assert "contains NaN or infinity" in str(report)
+
+
 def test_sampled_mode_checks_the_requested_number_of_elements():
     rng = np.random.default_rng(3)
     W = rng.normal(size=(30, 40))
