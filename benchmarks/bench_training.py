@@ -9,7 +9,7 @@ One command measures everything and prints a table::
 What is measured
 ----------------
 * **Throughput**: predicted tokens per second for one training step = forward + backward +
-  SGD update (``p -= lr * g``) of an embedding -> RNN/LSTM/GRU -> linear decoder language model,
+  SGD update (``scratchlm.train.optimizers.SGD``: ``p -= lr * g``) of an embedding -> RNN/LSTM/GRU -> linear decoder language model,
   on random token ids. scratchlm runs ``RNNLM.loss_and_grads`` under each backend; PyTorch runs
   ``nn.Embedding -> nn.LSTM / nn.GRU / nn.RNN -> nn.Linear`` with ``cross_entropy``,
   ``backward()`` and ``torch.optim.SGD`` (its default CPU path: oneDNN for float32 LSTM).
@@ -134,6 +134,7 @@ class ScratchlmContestant:
 
     def __init__(self, config: Config, cell: str, dtype: str, backend_name: str, seed: int = 0):
         from scratchlm.models import RNNLM
+        from scratchlm.train.optimizers import SGD
 
         self.label = backend_name
         self.backend_name = backend_name
@@ -143,6 +144,7 @@ class ScratchlmContestant:
         inputs, targets = random_batch(config, seed)
         self.inputs = backend.asarray(inputs)
         self.targets = backend.asarray(targets)
+        self.optimizer = SGD(lr=LEARNING_RATE)
         self._synchronize = _cupy_synchronize if backend_name == "cupy" else (lambda: None)
 
     def activate(self) -> None:
@@ -151,8 +153,7 @@ class ScratchlmContestant:
 
     def step(self) -> float:
         loss, grads, _ = self.model.loss_and_grads(self.inputs, self.targets)
-        for name, param in self.model.params.items():
-            param -= LEARNING_RATE * grads[name]
+        self.optimizer.step(self.model.params, grads)
         self._synchronize()
         return float(loss)
 
@@ -353,9 +354,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--backends", default=None,
                         help="comma-separated scratchlm backends (default: every available one)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if importable")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
-    parser.add_argument("--min-time", type=float, default=0.3,
-                        help="seconds each contestant runs per round (at least one step)")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved timing rounds")
+    parser.add_argument("--min-time", type=float, default=0.1,
+                        help="seconds each contestant runs per round (at least one step); short "
+                             "bursts in many rounds resist a shared machine's load spikes best")
     parser.add_argument("--memory-length", type=int, default=2000,
                         help="sequence length for the full-vs-truncated BPTT memory comparison")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory comparison")
