@@ -37,9 +37,9 @@ TARGETS = {
                   "--lr-schedule", "plateau", "--decay-factor", "0.3"]),
     # tiny Shakespeare, 90/10 split, truncated BPTT over 100 characters
     "shakespeare": (["tinyshakespeare"],
-                    ["--cell", "{cell}", "--embed-dim", "64", "--hidden-size", "384", "--dropout", "0.1",
-                     "--batch-size", "32", "--bptt", "100", "--lr", "3e-3", "--epochs", "6", "--patience", "2",
-                     "--lr-schedule", "plateau", "--decay-factor", "0.3"]),
+                    ["--cell", "{cell}", "--layers", "2", "--embed-dim", "64", "--hidden-size", "256",
+                     "--dropout", "0", "--batch-size", "32", "--bptt", "100", "--lr", "3e-3", "--epochs", "8",
+                     "--patience", "2", "--lr-schedule", "plateau", "--decay-factor", "0.3"]),
     # Zaremba, Sutskever & Vinyals (2014), the "small" configuration
     "ptb-small": (["ptb", "--tokenizer", "word", "--word-split", "whitespace"],
                   ["--cell", "{cell}", "--layers", "2", "--embed-dim", "200", "--hidden-size", "200",

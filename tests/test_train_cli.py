@@ -30,7 +30,7 @@ def test_train_writes_checkpoints_and_curve_and_reports(tmp_path, names_file, ca
     assert (run / "model.npz").is_file() and (run / "last.npz").is_file()
     assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = capsys.readouterr().out
-    assert "perplexity" in out and "LSTM (best epoch" in out and "T=0.5" in out
+    assert "perplexity" in out and "LSTM (best epoch" in out and "add-one bigram" in out and "T=0.5" in out
 
 
 def test_sample_and_eval_from_the_checkpoint(trained, names_file, capsys):

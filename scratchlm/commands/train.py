@@ -18,6 +18,7 @@ import argparse
 import math
 import os
 import sys
+import warnings
 
 from scratchlm import backend
 from scratchlm.data import CORPUS_NAMES, load_corpus
@@ -25,7 +26,7 @@ from scratchlm.layers import CELLS
 from scratchlm.metrics import evaluate, evaluate_stream
 from scratchlm.models.rnnlm import RNNLM
 from scratchlm.sampling import generate
-from scratchlm.text import TOKENIZERS
+from scratchlm.text import TOKENIZERS, Vocabulary
 from scratchlm.train.checkpoint import check_same_vocabulary, load_checkpoint, load_trained_model
 from scratchlm.train.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, LR_SCHEDULES, Trainer, TrainConfig
 from scratchlm.train.optimizers import OPTIMIZERS
@@ -140,21 +141,23 @@ def _describe(corpus, tokenizer, trainer: Trainer) -> str:
             f"clip {config.clip_norm}, up to {config.epochs} epochs, backend {backend.name()}")
 
 
-def _bigram_baseline(tokenizer, corpus, train, valid):
-    """The add-one bigram model fitted on the training split, scored on the validation split."""
-    from scratchlm.ngram import fit_ngram
+def _baselines(tokenizer, corpus, train, valid) -> list:
+    """[(name, EvaluationResult)] of the n-gram baselines (an add-one bigram, a modified
+    Kneser-Ney trigram) fitted on the training split and scored on the validation split."""
+    from scratchlm.ngram.baselines import baseline_models
 
-    vocab = tokenizer.vocab
-    if corpus.kind == "lines":
-        bigram = fit_ngram(train, order=2, smoothing="laplace", vocab_size=len(vocab), bos_id=vocab.bos_id, eos_id=vocab.eos_id)
-        return evaluate(bigram, [list(item) + [vocab.eos_id] for item in valid])
-    bigram = fit_ngram([list(train)], order=2, smoothing="laplace", vocab_size=len(vocab), bos_id=None, eos_id=None)
-    return evaluate_stream(bigram, valid)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        models = baseline_models(train, corpus.kind, tokenizer.vocab, quick=True)
+    for warning in caught:
+        # e.g. too little data to estimate Kneser-Ney discounts: one plain line, not a warning with a source line
+        print(f"note: {warning.message}")
+    return [(name, _model_evaluation(model, corpus, valid)) for name, model in models]
 
 
 def _model_evaluation(model, corpus, valid):
     if corpus.kind == "lines":
-        return evaluate(model, [list(item) + [model.eos_id] for item in valid])
+        return evaluate(model, [list(item) + [Vocabulary.eos_id] for item in valid])
     return evaluate_stream(model, valid)
 
 
@@ -162,11 +165,7 @@ def _print_report(model, tokenizer, corpus, train, valid, history, args) -> None
     unit = "char" if tokenizer.kind == "char" else "token"
     best = min(range(len(history["val_ppl"])), key=lambda i: history["val_ppl"][i])
     ours = _model_evaluation(model, corpus, valid)
-    rows = [(f"{model.cell.upper()} (best epoch {history['epoch'][best]})", ours)]
-    try:
-        rows.insert(0, ("add-one bigram", _bigram_baseline(tokenizer, corpus, train, valid)))
-    except ImportError:
-        print("(no bigram baseline: scratchlm.ngram is not available)")
+    rows = _baselines(tokenizer, corpus, train, valid) + [(f"{model.cell.upper()} (best epoch {history['epoch'][best]})", ours)]
     print(f"\nvalidation split: {ours.num_tokens:,} predicted {unit}s" + (" (<eos> included)" if corpus.kind == "lines" else ""))
     print(f"  {'model':<28} {'perplexity':>10} {'nats/' + unit:>11} {'bits/' + unit:>10}")
     for name, result in rows:
