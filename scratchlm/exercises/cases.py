@@ -42,6 +42,8 @@ class AnswerShapeError(ValueError):
 
 @dataclass
 class Case:
+    """One posed problem (see the module docstring for what each field holds)."""
+
     exercise: str
     inputs: dict[str, np.ndarray]
     objective: Callable[[dict[str, np.ndarray]], float]
