@@ -150,3 +150,25 @@ def test_sample_table_cells():
     assert cells[3, 1].get_text().get_text() == "two\u21b5lines"
     with pytest.raises(ValueError, match="columns"):
         plot.sample_table([("a",)], ["T", "sample"])
+
+
+def test_readme_figure_script_draws_its_figures_on_small_inputs():
+    """docs/make_figures.py, run on an untrained tiny model (the real run trains one first)."""
+    import importlib.util
+    from pathlib import Path
+
+    from scratchlm.data import load_corpus
+    from scratchlm.models import RNNLM
+    from scratchlm.train.prepare import fit_tokenizer
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "make_figures.py"
+    spec = importlib.util.spec_from_file_location("make_figures", path)
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+
+    render_png(make_figures.gradient_norms_figure(hidden=6, steps=8))
+    tokenizer = fit_tokenizer(load_corpus("finnish-names"), "char")
+    vocab = tokenizer.vocab
+    model = RNNLM(len(tokenizer), 4, 8, cell="lstm", bos_id=vocab.bos_id, eos_id=vocab.eos_id).eval()
+    render_png(make_figures.temperatures_figure(model, tokenizer))
+    render_png(make_figures.samples_figure(model, tokenizer))
