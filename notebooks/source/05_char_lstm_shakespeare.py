@@ -204,4 +204,5 @@ plot.activation_heatmap(passage, cells[:, 0], width=70, title="unit 0, for contr
 # - Change the temperature of the samples (notebook 6 does this systematically).
 # - `bptt` sets how far back the gradient reaches: try 25 and 200 and compare the validation
 #   perplexity (notebook 4 explains why the gradient fades anyway).
-# - The same run from the command line: `scratchlm train --corpus tinyshakespeare ...`.
+# - The same run from the command line:
+#   `scratchlm train tinyshakespeare --hidden-size 256 --embed-dim 64 --batch-size 32 --bptt 100 --epochs 2 --dropout 0`.
