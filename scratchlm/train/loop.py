@@ -25,6 +25,7 @@ stop a step half way: it asks the loop to stop after the current step, which the
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import signal
@@ -259,7 +260,7 @@ class Trainer:
         """This epoch's batches (lines) or TBPTT windows (stream), from ``step_in_epoch`` on."""
         if self.kind == "lines":
             self.item_batches.set_epoch(self.epoch)
-            return list(self.item_batches)[self.step_in_epoch:]
+            return itertools.islice(self.item_batches, self.step_in_epoch, None)
         return self.windows[self.step_in_epoch:]
 
     def _forward_backward(self, work):
