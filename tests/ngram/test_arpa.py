@@ -1,0 +1,84 @@
+"""ARPA export and import: the round trip keeps every probability, and KenLM reads our files."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from scratchlm.ngram import fit_ngram
+from scratchlm.ngram.arpa import read_arpa, write_arpa
+
+from conftest import TOY, lcg_corpus
+
+TRAIN = lcg_corpus(200, 60, seed=21)
+TEST = lcg_corpus(20, 70, seed=22)  # words w60..w69 are unknown to the model
+
+
+def fitted(method, order=3):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_ngram(TRAIN, order, method)
+
+
+@pytest.mark.parametrize("method", ["laplace", "absdisc", "katz", "interp", "kn", "mkn"])
+def test_round_trip_keeps_every_probability(method, tmp_path):
+    model = fitted(method)
+    write_arpa(model, tmp_path / "lm.arpa")
+    back = read_arpa(tmp_path / "lm.arpa")
+    assert back.num_ngrams() == model.num_ngrams() and back.order == model.order
+    ours = model.token_log_probs([model.encode(s) for s in TEST])
+    theirs = back.token_log_probs([back.encode(s) for s in TEST])
+    np.testing.assert_allclose(theirs, ours, rtol=1e-7)  # 8 significant digits of log10 in the file
+    state = back.start(2)
+    np.testing.assert_allclose(np.exp(back.log_probs(state)).sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_the_toy_file_by_hand(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit_ngram(TOY, 2, "kn", discount=0.5)
+    write_arpa(model, tmp_path / "toy.arpa")
+    lines = (tmp_path / "toy.arpa").read_text().splitlines()
+    assert lines[:4] == ["\\data\\", "ngram 1=6", "ngram 2=8", ""]  # <unk> <s> </s> a b c; 8 bigrams
+    entries = {line.split("\t")[1]: line.split("\t") for line in lines if line.count("\t")}
+    assert entries["<s>"][0] == "-99"                                     # never predicted
+    # p(b | a) = 1/6 + .11875 (test_worked_examples); gamma(a) = .5 * 3/3 = .5
+    assert float(entries["a b"][0]) == pytest.approx(math.log10(1 / 6 + 0.11875), abs=1e-7)
+    assert float(entries["a"][2]) == pytest.approx(math.log10(0.5), abs=1e-7)
+    assert lines[-1] == "\\end\\"
+
+
+def test_kenlm_scores_our_file_as_we_do(tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    for method in ("mkn", "katz", "interp"):
+        model = fitted(method, order=4)
+        write_arpa(model, tmp_path / f"{method}.arpa")
+        reader = kenlm.Model(str(tmp_path / f"{method}.arpa"))
+        log10_total = sum(reader.score(" ".join(s), bos=True, eos=True) for s in TEST)
+        num_tokens = sum(len(s) + 1 for s in TEST)
+        kenlm_perplexity = 10 ** (-log10_total / num_tokens)
+        assert kenlm_perplexity == pytest.approx(model.perplexity([model.encode(s) for s in TEST]), rel=1e-6)
+
+
+def test_what_arpa_cannot_hold_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="not a distribution"):
+        write_arpa(fitted("stupid"), tmp_path / "x.arpa")
+    chars = fit_ngram([list("a b"), list("ab")], 2, "laplace")
+    with pytest.raises(ValueError, match="whitespace"):
+        write_arpa(chars, tmp_path / "x.arpa")
+    ids_only = fit_ngram([[4, 5]], 2, "laplace", vocab_size=6)
+    with pytest.raises(ValueError, match="Vocabulary"):
+        write_arpa(ids_only, tmp_path / "x.arpa")
+
+
+def test_malformed_files_are_rejected(tmp_path):
+    path = tmp_path / "bad.arpa"
+    path.write_text("\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\n\\2-grams:\n-1\ta </s>\n\\end\\\n")
+    with pytest.raises(ValueError, match="not a 1-gram"):
+        read_arpa(path)
+    path.write_text("\\data\\\nngram 1=3\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\\end\\\n")
+    with pytest.raises(ValueError, match="declares 3"):
+        read_arpa(path)
+    path.write_text("hello\n")
+    with pytest.raises(ValueError):
+        read_arpa(path)
