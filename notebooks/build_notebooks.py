@@ -69,19 +69,30 @@ def target_of(source: Path) -> Path:
     return HERE / f"{source.stem}.ipynb"
 
 
+def cells_of(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """What a notebook says: its cells' kinds and sources (not how a given nbformat version writes them)."""
+    return [(cell.cell_type, cell.source) for cell in notebook.cells]
+
+
+def is_up_to_date(source: Path) -> bool:
+    target = target_of(source)
+    if not target.exists():
+        return False
+    return cells_of(nbformat.read(target, as_version=4)) == cells_of(build_notebook(source))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that the notebooks are up to date")
     args = parser.parse_args(argv)
     stale = []
     for source in sorted(SOURCES.glob("*.py")):
-        text = nbformat.writes(build_notebook(source)) + "\n"
         target = target_of(source)
         if args.check:
-            if not target.exists() or target.read_text(encoding="utf-8") != text:
+            if not is_up_to_date(source):
                 stale.append(target.name)
         else:
-            target.write_text(text, encoding="utf-8")
+            target.write_text(nbformat.writes(build_notebook(source)) + "\n", encoding="utf-8")
             print(f"wrote {target.relative_to(HERE.parent)}")
     if stale:
         print(f"out of date (run python notebooks/build_notebooks.py): {', '.join(stale)}", file=sys.stderr)
