@@ -265,14 +265,15 @@ fig
 rows = []
 for order in orders:
     model = fit_ngram(train, order=order, method="mkn")
-    for sample in generate(model, [], n=2, max_len=25, rng=order):
+    samples = generate(model, [], n=8, max_len=25, rng=order)
+    for sample in sorted(samples, key=len, reverse=True)[:2]:   # the two longest of eight sentences
         rows.append((f"{order}-gram", " ".join(model.vocab.decode(sample))))
 plot.sample_table(rows, ["model", "sampled sentence (modified Kneser-Ney)"], max_chars=110)
 
 # %% [markdown]
-# The unigram model draws words by frequency alone; the bigram makes local sense; by the 4-gram
-# whole phrases of the play come back, often verbatim, because most 3-word contexts were seen
-# only once: the model is close to copying its training text.
+# The unigram model draws words by frequency alone; the bigram makes local sense; the higher
+# orders produce longer stretches that read like the play, and some are copied from it: most
+# 3-word contexts were seen only once, so after them the model can only repeat what followed.
 #
 # ## What to take away
 #
