@@ -343,6 +343,34 @@ def format_memory(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def markdown_report(report: dict) -> str:
+    """The throughput and memory tables of a JSON report, as Markdown (for docs/benchmarks.md)."""
+    peaks = report["matmul_peak_gflops"]
+    lines = [
+        f"Single-thread matmul peak: float32 {peaks['float32']:.1f} GFLOP/s, float64 "
+        f"{peaks['float64']:.1f} GFLOP/s (after the run: float32 "
+        f"{report['matmul_peak_gflops_after']['float32']:.1f}, float64 "
+        f"{report['matmul_peak_gflops_after']['float64']:.1f}).",
+        "",
+        "| config | cell | dtype | backend | tokens/s | step ms | vs torch | GFLOP/s | % of peak |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in report["throughput"]:
+        ratio = f"{row['vs_torch']:.2f}x" if "vs_torch" in row else "-"
+        share = 100.0 * row["gflops"] / peaks[row["dtype"]]
+        lines.append(f"| {row['config']} | {row['cell']} | {row['dtype']} | {row['backend']} | "
+                     f"{row['tokens_per_s']:,.0f} | {row['step_ms']:.2f} | {ratio} | "
+                     f"{row['gflops']:.1f} | {share:.0f}% |")
+    if report["memory"]:
+        lines += ["", "| config | cell | backend | batch x length | window | full BPTT MiB | TBPTT MiB | ratio |",
+                  "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+        for row in report["memory"]:
+            lines.append(f"| {row['config']} | {row['cell']} | {row['backend']} | {row['batch']} x "
+                         f"{row['length']} | {row['window']} | {row['full_bptt_mib']:.1f} | "
+                         f"{row['truncated_bptt_mib']:.1f} | {row['ratio']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -362,7 +390,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="sequence length for the full-vs-truncated BPTT memory comparison")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory comparison")
     parser.add_argument("--out", default=str(REPO_ROOT / "benchmarks" / "results" / "training.json"),
-                        help="where to write the JSON results")
+                        help="where to write the JSON results (and the same tables as .md beside it)")
+    parser.add_argument("--render", metavar="JSON",
+                        help="measure nothing: print the Markdown tables of an earlier JSON report")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.min_time < 0:
         parser.error("--rounds must be >= 1 and --min-time >= 0")
@@ -379,6 +409,9 @@ def choose(names: str, allowed, what: str) -> list[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.render:
+        print(markdown_report(json.loads(Path(args.render).read_text())), end="")
+        return 0
     cells = choose(args.cells, CELLS, "cells")
     dtypes = choose(args.dtypes, DTYPES, "dtypes")
     configs = [QUICK_CONFIG] if args.quick else [CONFIGS[n] for n in choose(args.configs, CONFIGS, "configs")]
@@ -395,7 +428,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {out}")
+    out.with_suffix(".md").write_text(markdown_report(report))
+    print(f"\nwrote {out} and {out.with_suffix('.md')}")
     return 0
 
 

@@ -50,6 +50,8 @@ def test_quick_run_writes_table_and_json(tmp_path, capsys):
         assert all(row["vs_torch"] > 0 for row in rows)
         assert all(row["vs_torch"] == 1.0 for row in rows if row["backend"] == "torch")
     assert report["matmul_peak_gflops"]["float32"] > 0
+    markdown = out.with_suffix(".md").read_text()
+    assert markdown.count("| tiny |") == len(rows) + len(report["memory"])
     for row in report["memory"]:
         # Full BPTT keeps every step's activations; windows of 10 keep a quarter of them.
         assert row["full_bptt_mib"] > row["truncated_bptt_mib"] > 0
