@@ -10,9 +10,9 @@ counts each segment as it is.
 
 Order by order, the n-gram starting at every position i is packed into an int64 key (see
 :mod:`scratchlm.ngram.trie`): the row of its first n-1 words times V plus its last word.
-``np.unique`` on those keys gives, in one sort, the table of distinct n-grams, their counts
-c(w_1..w_n), and for every position the row of its n-gram, which is the prefix row of the next
-order. Everything Kneser-Ney needs is then a ``np.bincount``:
+Sorting those keys (what ``np.unique`` does) gives the table of distinct n-grams as runs of
+equal keys, their counts c(w_1..w_n) as run lengths, and for every position the row of its
+n-gram, which is the prefix row of the next order. Everything Kneser-Ney needs is then a ``np.bincount``:
 
     c(h)        = sum_w c(h w)                          context totals
     N_r(h .)    = |{w : c(h w) = r}|                    per-context counts of counts
@@ -62,6 +62,9 @@ def pad_sentences(sentences: Sequence[Sequence[int]], bos_id: int | None, eos_id
     """
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
     body = np.fromiter(itertools.chain.from_iterable(sentences), dtype=np.int64, count=int(lengths.sum()))
+    for marker in (bos_id, eos_id):
+        if marker is not None and np.any(body == marker):
+            raise ValueError(f"a sentence contains the marker id {marker}: <s> and </s> are added around every sentence")
     lead = int(bos_id is not None)
     padded_lengths = lengths + lead + int(eos_id is not None)
     starts = np.concatenate([[0], np.cumsum(padded_lengths)[:-1]]).astype(np.int64)
@@ -116,24 +119,37 @@ class NGramCounts:
         sentence_end = np.flatnonzero(np.diff(np.append(depth, 0)) <= 0)  # last position of each sentence
         lengths = np.diff(np.concatenate([[-1], sentence_end]))
         remaining = np.repeat(sentence_end, lengths) - np.arange(len(depth)) + 1  # tokens left from i on
-        row_starting_at = tokens  # row of the (n-1)-gram starting at each position
+        # Positions sorted by the (n-1)-gram starting there, with that (n-1)-gram's row: the
+        # n-gram keys in this order are already sorted but for the last word inside each group,
+        # so a stable sort (timsort) orders them in nearly linear time once groups are small.
+        positions = np.argsort(tokens, kind="stable")
+        prefix_rows, left = tokens[positions], remaining[positions]
+        row_at_position = tokens  # row of the (n-1)-gram starting at each position
         for n in range(2, self.order + 1):
-            starts = np.flatnonzero(remaining >= n)
-            keys = row_starting_at[starts] * self.vocab_size + tokens[starts + n - 1]
-            unique_keys, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
-                                                            return_counts=True)
-            first_position = starts[first]
+            fits = left >= n  # the n-gram must end inside its sentence
+            positions, prefix_rows, left = positions[fits], prefix_rows[fits], left[fits]
+            keys = prefix_rows * self.vocab_size + tokens[positions + n - 1]
+            sort = np.argsort(keys, kind="stable")
+            positions, keys, left = positions[sort], keys[sort], left[sort]
+            is_first = np.empty(len(keys), dtype=bool)
+            is_first[:1] = True
+            np.not_equal(keys[1:], keys[:-1], out=is_first[1:])
+            first = np.flatnonzero(is_first)
+            unique_keys = keys[first]
+            first_position = positions[first]  # any occurrence: all share suffix and first word
             self.tables.append(NGramTable(
                 keys=unique_keys,
                 context_rows=unique_keys // self.vocab_size,
                 words=unique_keys % self.vocab_size,
-                counts=counts.astype(np.int64),
-                suffix_rows=row_starting_at[first_position + 1],
+                counts=np.diff(np.append(first, len(keys))).astype(np.int64),
+                suffix_rows=row_at_position[first_position + 1],
                 starts_with_bos=(tokens[first_position] == bos_id) if bos_id is not None
                 else np.zeros(len(unique_keys), dtype=bool),
             ))
-            row_starting_at = np.full(len(tokens), -1, dtype=np.int64)
-            row_starting_at[starts] = inverse.reshape(-1)
+            prefix_rows = np.cumsum(is_first) - 1  # the row of each position's n-gram
+            if n < self.order:
+                row_at_position = np.full(len(tokens), -1, dtype=np.int64)
+                row_at_position[positions] = prefix_rows
 
     def _unigrams(self, tokens: np.ndarray) -> NGramTable:
         counts = np.bincount(tokens, minlength=self.vocab_size).astype(np.int64)

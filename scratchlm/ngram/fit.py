@@ -64,9 +64,14 @@ METHOD_NAMES = {
 }
 
 
-def build_vocabulary(sentences: Sequence[Sequence[str]]) -> Vocabulary:
-    """The closed vocabulary of ``sentences``: every token, sorted, after the special tokens."""
-    return Vocabulary(sorted(set(itertools.chain.from_iterable(sentences)) - {"<unk>"}))
+def build_vocabulary(sentences: Sequence[Sequence[str]], tokens: set | None = None) -> Vocabulary:
+    """The closed vocabulary of ``sentences``: every token, sorted, after the special tokens.
+
+    ``tokens``, the set of tokens of ``sentences``, may be given when already known.
+    """
+    if tokens is None:
+        tokens = set(itertools.chain.from_iterable(sentences))
+    return Vocabulary(sorted(tokens - {"<unk>"}))
 
 
 def encode_sentences(sentences, vocab: Vocabulary | None, vocab_size: int | None):
@@ -87,9 +92,9 @@ def encode_sentences(sentences, vocab: Vocabulary | None, vocab_size: int | None
             raise ValueError(f"sentences must not contain the markers {sorted(markers)}: "
                              "<s> and </s> are added around every sentence")
         if vocab is None:
-            vocab = build_vocabulary(sentences)
-        stoi, unk = vocab.stoi, vocab.unk_id
-        return [[stoi.get(t, unk) for t in s] for s in sentences], vocab
+            vocab = build_vocabulary(sentences, used)
+        lookup, unk = vocab.stoi.get, itertools.repeat(vocab.unk_id)
+        return [list(map(lookup, s, unk)) for s in sentences], vocab
     if vocab is None and vocab_size is None:
         raise TypeError("sentences of ids need vocab=Vocabulary or vocab_size=V")
     return [np.asarray(s, dtype=np.int64) for s in sentences], vocab
@@ -126,9 +131,6 @@ def fit_ngram(sentences, order: int, method: str = "mkn", vocab: Vocabulary | No
     if not any(len(s) for s in ids) and eos_id is None:
         raise ValueError("there is nothing to count: every sentence is empty")
     never_predicted = [vocab.pad_id] if vocab is not None else []
-    for index, sentence in enumerate(ids):
-        if len(sentence) and any(i is not None and np.any(np.asarray(sentence) == i) for i in (bos_id, eos_id)):
-            raise ValueError(f"sentence {index} contains the <s> or </s> id: markers are added around every sentence")
     counts = NGramCounts(ids, order, vocab_size, bos_id, eos_id, never_predicted=never_predicted)
     if method == "interp":
         options["heldout"] = None if heldout is None else encode_sentences(heldout, vocab, vocab_size)[0]

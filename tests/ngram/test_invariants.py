@@ -142,3 +142,8 @@ def test_bad_input_is_rejected():
         fit_ngram([["a"]], 2, "lidstone", alpha=-1)
     with pytest.raises(ValueError, match="heldout"):
         fit_ngram([["a"]], 2, "kn", heldout=[["a"]])
+
+
+def test_marker_ids_inside_a_sentence_are_rejected():
+    with pytest.raises(ValueError, match="marker id 3"):
+        fit_ngram([[4, 3, 5]], 2, "kn", vocab_size=6)
