@@ -1,5 +1,4 @@
 """Solution of exercise 3: one Elman step backward."""
-import numpy as np
 
 
 def rnn_step_backward(dh, cache):
