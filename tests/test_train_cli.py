@@ -10,17 +10,23 @@ TINY = ["--epochs", "2", "--hidden-size", "8", "--embed-dim", "4", "--batch-size
         "--num-samples", "2", "--temperatures", "0.5", "1.0"]
 
 
-@pytest.fixture
-def names_file(tmp_path):
-    path = tmp_path / "names.txt"
+def write_names(folder):
+    path = folder / "names.txt"
     path.write_text("\n".join(NAMES * 2) + "\n", encoding="utf-8")
     return path
 
 
 @pytest.fixture
-def trained(tmp_path, names_file):
-    out = tmp_path / "run"
-    assert main(["train", str(names_file), "--kind", "lines", "--out", str(out), *TINY]) == 0
+def names_file(tmp_path):
+    return write_names(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run shared by the tests that only read its checkpoints."""
+    folder = tmp_path_factory.mktemp("trained")
+    out = folder / "run"
+    assert main(["train", str(write_names(folder)), "--kind", "lines", "--out", str(out), *TINY]) == 0
     return out
 
 
@@ -33,13 +39,13 @@ def test_train_writes_checkpoints_and_curve_and_reports(tmp_path, names_file, ca
     assert "perplexity" in out and "LSTM (best epoch" in out and "add-one bigram" in out and "T=0.5" in out
 
 
-def test_sample_and_eval_from_the_checkpoint(trained, names_file, capsys):
+def test_sample_and_eval_from_the_checkpoint(trained, capsys):
     capsys.readouterr()
     assert main(["sample", str(trained / "model.npz"), "--prompt", "Ai", "--count", "3", "--seed", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and all(line.startswith("Ai") for line in lines)
 
-    assert main(["eval", str(trained / "model.npz"), str(names_file)]) == 0
+    assert main(["eval", str(trained / "model.npz"), str(trained.parent / "names.txt")]) == 0
     out = capsys.readouterr().out
     # 40 names: their characters plus one <eos> each are predicted
     predicted = sum(len(name) + 1 for name in NAMES * 2)
@@ -59,8 +65,10 @@ def test_stream_training_with_truncated_bptt(tmp_path, capsys):
     assert main(["eval", str(out / "model.npz"), str(text)]) == 0
 
 
-def test_resume_continues_to_more_epochs(trained, names_file, capsys):
-    assert main(["train", "--resume", str(trained / "last.npz"), "--epochs", "3", "--no-progress",
+def test_resume_continues_to_more_epochs(tmp_path, names_file, capsys):
+    out = tmp_path / "run"
+    assert main(["train", str(names_file), "--kind", "lines", "--out", str(out), *TINY]) == 0
+    assert main(["train", "--resume", str(out / "last.npz"), "--epochs", "3", "--no-progress",
                  "--num-samples", "1", "--temperatures", "1.0"]) == 0
     assert "trained 3 epochs" in capsys.readouterr().out
 
@@ -101,9 +109,11 @@ def test_bptt_longer_than_the_data(tmp_path, capsys):
     assert "longer than the data" in err
 
 
-def test_resume_with_a_different_vocabulary(trained, names_file, capsys):
+def test_resume_with_a_different_vocabulary(tmp_path, names_file, capsys):
+    out = tmp_path / "run"
+    assert main(["train", str(names_file), "--kind", "lines", "--out", str(out), *TINY]) == 0
     names_file.write_text("\n".join(NAMES + ["Åsa", "Zoë"]) + "\n", encoding="utf-8")
-    err = error_of(["train", "--resume", str(trained / "last.npz"), "--no-progress"], capsys)
+    err = error_of(["train", "--resume", str(out / "last.npz"), "--no-progress"], capsys)
     assert "different vocabulary" in err
 
 
