@@ -16,6 +16,7 @@ are never predicted (log-probability -inf).
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 from typing import Sequence
 
@@ -34,20 +35,12 @@ def _methods():
     from scratchlm.ngram.katz import fit_katz
     from scratchlm.ngram.kneser_ney import fit_kneser_ney, fit_modified_kneser_ney
     from scratchlm.ngram.linear_interpolation import fit_linear_interpolation
-    from scratchlm.ngram.mle import fit_additive, fit_mle
+    from scratchlm.ngram.mle import fit_laplace, fit_lidstone, fit_mle
     from scratchlm.ngram.stupid_backoff import fit_stupid_backoff
 
-    return {
-        "mle": lambda counts, **o: fit_mle(counts, **o),
-        "laplace": lambda counts, **o: fit_additive(counts, alpha=1.0, **o),
-        "lidstone": lambda counts, alpha=0.1, **o: fit_additive(counts, alpha=alpha, **o),
-        "absdisc": fit_absolute_discounting,
-        "katz": fit_katz,
-        "interp": fit_linear_interpolation,
-        "kn": fit_kneser_ney,
-        "mkn": fit_modified_kneser_ney,
-        "stupid": fit_stupid_backoff,
-    }
+    return {"mle": fit_mle, "laplace": fit_laplace, "lidstone": fit_lidstone, "absdisc": fit_absolute_discounting,
+            "katz": fit_katz, "interp": fit_linear_interpolation, "kn": fit_kneser_ney,
+            "mkn": fit_modified_kneser_ney, "stupid": fit_stupid_backoff}
 
 
 METHODS = ("mle", "laplace", "lidstone", "absdisc", "katz", "interp", "kn", "mkn", "stupid")
@@ -138,7 +131,13 @@ def fit_ngram(sentences, order: int, method: str = "mkn", vocab: Vocabulary | No
         options["never_predicted"] = never_predicted
     elif heldout is not None:
         raise ValueError(f"heldout data is used only by method 'interp', not {method!r}")
-    log_prob, log_backoff, info = _methods()[method](counts, **options)
+    fit_method = _methods()[method]
+    accepted = [name for name in inspect.signature(fit_method).parameters if name != "counts"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        public = [name for name in accepted if name not in ("heldout", "training_sentences", "never_predicted")]
+        raise TypeError(f"method {method!r} takes no option {', '.join(unknown)}; its options: {', '.join(public) or 'none'}")
+    log_prob, log_backoff, info = fit_method(counts, **options)
     info = {"ngrams_per_order": [len(t) for t in counts.tables], "num_sentences": counts.num_sentences, **info}
     return NGramLM(vocab_size, bos_id, eos_id, [t.keys for t in counts.tables], log_prob, log_backoff, method,
                    vocab=vocab, unseen_context_log_backoff=info.pop("unseen_context_log_backoff", 0.0),

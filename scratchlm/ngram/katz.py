@@ -89,9 +89,12 @@ def fit_katz(counts: NGramCounts, k: int = 5):
         seen_mass = counts.context_sums(n, p)
         lower_mass = counts.context_sums(n, probs[-1][table.suffix_rows])
         is_context = total > 0
-        full = is_context & (lower_mass >= 1.0 - 1e-12)
-        p = np.where(full[table.context_rows], p / np.where(seen_mass > 0, seen_mass, 1.0)[table.context_rows], p)
-        alpha = np.where(is_context & ~full, (1.0 - seen_mass) / np.where(full, 1.0, 1.0 - lower_mass), 1.0)
+        # after such a context every outcome was seen: nothing is left for alpha to weigh
+        nothing_unseen = is_context & (lower_mass >= 1.0 - 1e-12)
+        p = np.where(nothing_unseen[table.context_rows],
+                     p / np.where(seen_mass > 0, seen_mass, 1.0)[table.context_rows], p)
+        alpha = np.where(is_context & ~nothing_unseen,
+                         (1.0 - seen_mass) / np.where(nothing_unseen, 1.0, 1.0 - lower_mass), 1.0)
         log_backoff.append(np.log(np.maximum(alpha, np.finfo(float).tiny)))
         probs.append(p)
     log_backoff.append(np.zeros(len(counts.table(counts.order))))

@@ -68,8 +68,18 @@ def fit_mle(counts: NGramCounts):
 
 
 def fit_additive(counts: NGramCounts, alpha: float):
-    """Add-alpha: p(w | h) = (c(h w) + alpha) / (c(h) + alpha |O|); Laplace is alpha = 1."""
+    """Add-alpha: p(w | h) = (c(h w) + alpha) / (c(h) + alpha |O|)."""
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not alpha > 0:
         raise ValueError(f"alpha must be a number > 0, got {alpha!r}")
     log_prob, log_backoff = _relative_frequencies(counts, alpha=float(alpha))
     return log_prob, log_backoff, {"alpha": float(alpha)}
+
+
+def fit_laplace(counts: NGramCounts):
+    """Add-one smoothing (Laplace): alpha = 1."""
+    return fit_additive(counts, alpha=1.0)
+
+
+def fit_lidstone(counts: NGramCounts, alpha: float = 0.1):
+    """Add-alpha smoothing (Lidstone) with a pseudo-count alpha > 0 (default 0.1)."""
+    return fit_additive(counts, alpha=alpha)

@@ -119,12 +119,17 @@ class NGramLM(LanguageModel):
         Returns:
             (number of predicted tokens,) float64: w_1 .. w_m and ``</s>`` of each sentence in turn.
         """
+        return self._score_sentences(sentences)[0]
+
+    def _score_sentences(self, sentences):
+        """(log p of every predicted token, the predicted tokens)."""
         tokens, depth = pad_sentences(sentences, self.bos_id, self.eos_id)
         self._check_ids(tokens)
         scores = self._score_positions(tokens, depth)
         if self.bos_id is None:
-            return scores
-        return scores[depth > 0]
+            return scores, tokens
+        predicted = depth > 0
+        return scores[predicted], tokens[predicted]
 
     def sequence_log_probs(self, sequence: Sequence[int]) -> np.ndarray:
         """log P(w_t | w_<t) for every token of ``sequence`` (shape (T,)), scored after ``<s>``.
@@ -146,12 +151,11 @@ class NGramLM(LanguageModel):
         ``</s>`` per sentence), ``perplexity`` = exp(-log_prob / num_tokens) (inf when a token
         has probability 0, as MLE gives unseen n-grams), and ``num_unk`` (tokens scored as <unk>).
         """
-        scores = self.token_log_probs(sentences)
+        scores, tokens = self._score_sentences(sentences)
         if len(scores) == 0:
             raise ValueError("there is nothing to evaluate: no sentences")
         total = float(np.sum(scores))
-        unk_id = None if self.vocab is None else self.vocab.unk_id
-        num_unk = 0 if unk_id is None else int(sum(np.count_nonzero(np.asarray(s) == unk_id) for s in sentences))
+        num_unk = 0 if self.vocab is None else int(np.count_nonzero(tokens == self.vocab.unk_id))
         perplexity = math.exp(-total / len(scores)) if math.isfinite(total) and -total / len(scores) < 709 else math.inf
         return {"log_prob": total, "num_tokens": len(scores), "perplexity": perplexity, "num_unk": num_unk}
 

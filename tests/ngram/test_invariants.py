@@ -147,3 +147,20 @@ def test_bad_input_is_rejected():
 def test_marker_ids_inside_a_sentence_are_rejected():
     with pytest.raises(ValueError, match="marker id 3"):
         fit_ngram([[4, 3, 5]], 2, "kn", vocab_size=6)
+
+
+def test_unknown_options_name_the_methods_options():
+    with pytest.raises(TypeError, match="its options: discount"):
+        fit_ngram([["a"]], 2, "kn", alpha=0.3)
+
+
+def test_sampling_and_beam_search_run_on_an_ngram_model():
+    from scratchlm.beam import beam_search
+    from scratchlm.sampling import generate
+
+    # MLE bigram of one sentence: after <s> only "a" is possible, then b, then c, then </s>
+    m = fit_ngram([["a", "b", "c"]], 2, "mle")
+    a, b, c = m.encode(["a", "b", "c"])
+    assert generate(m, n=3, rng=0) == [[a, b, c]] * 3
+    (ids, score), = beam_search(m, beam_width=3)
+    assert ids == [a, b, c] and score == pytest.approx(0.0)   # log 1 + log 1 + log 1 + log 1
