@@ -55,7 +55,7 @@ def good_turing_ratios(counts_of_order: np.ndarray, k: int, order: int) -> tuple
             return np.concatenate([[1.0], d, np.ones(k + 1 - kk)]), kk
     warnings.warn(f"Katz: Good-Turing discounts of order {order} cannot be estimated (counts of counts "
                   f"{n_r[1:].astype(int).tolist()}); discounting every count of that order by {FALLBACK_DISCOUNT}",
-                  stacklevel=3)
+                  stacklevel=4)
     return np.array([1.0] + [(r - FALLBACK_DISCOUNT) / r for r in range(1, k + 2)]), 0
 
 

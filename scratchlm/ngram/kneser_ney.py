@@ -71,7 +71,7 @@ def modified_discounts(adjusted: np.ndarray, order: int) -> tuple[np.ndarray, bo
     else:
         why = f"counts of counts n1..n3 = {n_r[1]:.0f}, {n_r[2]:.0f}, {n_r[3]:.0f} include a zero"
     warnings.warn(f"modified Kneser-Ney: cannot estimate the discounts of order {order} ({why}); using the fallback "
-                  f"D1, D2, D3+ = {FALLBACK_DISCOUNTS}, as KenLM's --discount_fallback does", stacklevel=3)
+                  f"D1, D2, D3+ = {FALLBACK_DISCOUNTS}, as KenLM's --discount_fallback does", stacklevel=4)
     return np.array((0.0,) + FALLBACK_DISCOUNTS), True
 
 
@@ -81,7 +81,7 @@ def single_discount(counts_of_order: np.ndarray, order: int, what: str) -> tuple
     if n_r[1] > 0:
         return np.array([0.0, n_r[1] / (n_r[1] + 2.0 * n_r[2])]), False
     warnings.warn(f"{what}: no n-gram of order {order} has count 1, so D = n1 / (n1 + 2 n2) is 0; "
-                  f"using the fallback D = {FALLBACK_DISCOUNTS[0]}", stacklevel=3)
+                  f"using the fallback D = {FALLBACK_DISCOUNTS[0]}", stacklevel=4)
     return np.array([0.0, FALLBACK_DISCOUNTS[0]]), True
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from scratchlm.lm import LanguageModel
 from scratchlm.ngram.counting import pad_sentences
-from scratchlm.ngram.trie import find_keys, ngram_rows
+from scratchlm.ngram.trie import ngram_rows
 
 
 class NGramLM(LanguageModel):
@@ -200,15 +200,17 @@ class NGramLM(LanguageModel):
         rows = ngram_rows(self.keys, self.vocab_size, state.reshape(-1), depth.reshape(-1))
         for n in range(2, self.order + 1):
             available = (state.shape[1] - first_valid) >= n - 1  # the row holds n-1 tokens of history
-            context = rows[n - 2].reshape(batch, -1)[:, -1]  # the last n-1 tokens of each row
-            for b in np.flatnonzero(available):
-                if context[b] < 0:
-                    out[b] += self.unseen_context_log_backoff
-                    continue
-                out[b] += self.log_backoff[n - 2][context[b]]
-                lo, hi = np.searchsorted(self.keys[n - 1], [context[b] * self.vocab_size,
-                                                            (context[b] + 1) * self.vocab_size])
-                out[b, self.words[n - 1][lo:hi]] = self.log_prob[n - 1][lo:hi]
+            context = rows[n - 2].reshape(batch, -1)[:, -1]  # row of each state's last n-1 tokens
+            unseen = available & (context < 0)
+            out[unseen] += self.unseen_context_log_backoff
+            seen = np.flatnonzero(available & (context >= 0))
+            out[seen] += self.log_backoff[n - 2][context[seen], None]
+            # the n-grams "context w" are one contiguous run of table n per context
+            lo = np.searchsorted(self.keys[n - 1], context[seen] * self.vocab_size)
+            hi = np.searchsorted(self.keys[n - 1], (context[seen] + 1) * self.vocab_size)
+            run_lengths = hi - lo
+            entries = np.arange(run_lengths.sum()) - np.repeat(np.cumsum(run_lengths) - run_lengths - lo, run_lengths)
+            out[np.repeat(seen, run_lengths), self.words[n - 1][entries]] = self.log_prob[n - 1][entries]
         return out
 
     # ------------------------------------------------------------------ conveniences
@@ -241,12 +243,3 @@ class NGramLM(LanguageModel):
     def _check_ids(self, tokens: np.ndarray) -> None:
         if len(tokens) and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
             raise ValueError(f"token ids must lie in [0, {self.vocab_size}), got {tokens.min()}..{tokens.max()}")
-
-    def find(self, ngram: Sequence[int]) -> int:
-        """Row of an n-gram (ids) in its order's table, or -1."""
-        row = int(ngram[0])
-        for n, word in enumerate(ngram[1:], start=2):
-            row = int(find_keys(self.keys[n - 1], np.array([row * self.vocab_size + int(word)]))[0])
-            if row < 0:
-                return -1
-        return row

@@ -164,3 +164,13 @@ def test_sampling_and_beam_search_run_on_an_ngram_model():
     assert generate(m, n=3, rng=0) == [[a, b, c]] * 3
     (ids, score), = beam_search(m, beam_width=3)
     assert ids == [a, b, c] and score == pytest.approx(0.0)   # log 1 + log 1 + log 1 + log 1
+
+
+@pytest.mark.parametrize("method", ["mkn", "katz", "stupid"])
+def test_a_batch_of_states_is_scored_row_by_row(method):
+    m = model(method, 3)
+    state = contexts(m, np.random.default_rng(5), seen=True, count=6)
+    state[3:] = contexts(m, np.random.default_rng(6), seen=False, count=3)
+    batched = m.log_probs(state)
+    for row in range(len(state)):
+        np.testing.assert_array_equal(batched[row], m.log_probs(state[row:row + 1])[0])
