@@ -12,7 +12,8 @@ Order by order, the n-gram starting at every position i is packed into an int64 
 :mod:`scratchlm.ngram.trie`): the row of its first n-1 words times V plus its last word.
 Sorting those keys (what ``np.unique`` does) gives the table of distinct n-grams as runs of
 equal keys, their counts c(w_1..w_n) as run lengths, and for every position the row of its
-n-gram, which is the prefix row of the next order. Everything Kneser-Ney needs is then a ``np.bincount``:
+n-gram, which is the prefix row of the next order. Everything Kneser-Ney needs is then a
+``np.bincount``:
 
     c(h)        = sum_w c(h w)                          context totals
     N_r(h .)    = |{w : c(h w) = r}|                    per-context counts of counts
@@ -176,14 +177,14 @@ class NGramCounts:
         """sum over w of values(h w), for every context row h of order n-1; shape (rows of n-1,)."""
         return np.bincount(self.tables[n - 1].context_rows, weights=values, minlength=self.num_rows(n - 1))
 
-    def context_count_of_counts(self, n: int, counts: np.ndarray, r: int) -> np.ndarray:
-        """N_r(h .) = |{w : counts(h w) = r}| (or >= r when r is the last, e.g. N3+), per context row.
+    def context_count_of_counts(self, n: int, counts: np.ndarray, r: int, or_more: bool = False) -> np.ndarray:
+        """N_r(h .) = |{w : counts(h w) = r}|, or N_r+(h .) (counts >= r) with or_more, per context row.
 
         Args:
             counts: (rows of order n,) the counts to classify (raw or Kneser-Ney adjusted).
-            r: 1, 2, ... ; ``r`` given as a negative number -k means "k or more".
+            r: the count, 1, 2, ...
         """
-        hit = counts >= -r if r < 0 else counts == r
+        hit = counts >= r if or_more else counts == r
         return np.bincount(self.tables[n - 1].context_rows[hit], minlength=self.num_rows(n - 1)).astype(np.float64)
 
     def left_extension_counts(self, n: int) -> np.ndarray:

@@ -42,7 +42,7 @@ def interpolate_discounted(counts: NGramCounts, ngram_counts: list[np.ndarray], 
         kept = np.maximum(a - discount[np.minimum(a, largest).astype(np.int64)], 0.0)
         taken = np.zeros(counts.num_rows(n - 1))
         for j in range(1, largest + 1):
-            taken += discount[j] * counts.context_count_of_counts(n, a, -j if j == largest else j)
+            taken += discount[j] * counts.context_count_of_counts(n, a, j, or_more=j == largest)
         total = counts.context_sums(n, a)
         is_context = total > 0
         safe_total = np.where(is_context, total, 1.0)

@@ -65,7 +65,7 @@ def test_continuation_counts_and_context_statistics_by_brute_force():
     # context totals c(h) and N1(h .), N2+(h .) of the trigram order
     c = counts.table(3).counts
     totals, n1, n2plus = counts.context_sums(3, c), counts.context_count_of_counts(3, c, 1), \
-        counts.context_count_of_counts(3, c, -2)
+        counts.context_count_of_counts(3, c, 2, or_more=True)
     for h, row in _rows(counts, 2).items():
         following = [v for g, v in all_counts.items() if len(g) == 3 and g[:2] == h]
         assert totals[row] == sum(following)
