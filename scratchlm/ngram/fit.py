@@ -118,11 +118,18 @@ def fit_ngram(sentences, order: int, method: str = "mkn", vocab: Vocabulary | No
         method = smoothing
     if method not in METHODS:
         raise ValueError(f"unknown n-gram method {method!r}; expected one of {', '.join(METHODS)}")
+    fit_method = _methods()[method]
+    accepted = [name for name in inspect.signature(fit_method).parameters if name != "counts"]
+    internal = ("heldout", "training_sentences", "never_predicted")
+    unknown = sorted(set(options) - set(accepted) | set(options) & set(internal))
+    if unknown:
+        public = [name for name in accepted if name not in internal]
+        raise TypeError(f"method {method!r} takes no option {', '.join(unknown)}; its options: {', '.join(public) or 'none'}")
     ids, vocab = encode_sentences(sentences, vocab, vocab_size)
     if vocab is not None:
         vocab_size, bos_id, eos_id = len(vocab), vocab.bos_id, vocab.eos_id
-    if not any(len(s) for s in ids) and eos_id is None:
-        raise ValueError("there is nothing to count: every sentence is empty")
+    if not any(len(s) for s in ids) and (eos_id is None or not ids):
+        raise ValueError("there is nothing to count: no sentences, or only empty ones")
     never_predicted = [vocab.pad_id] if vocab is not None else []
     counts = NGramCounts(ids, order, vocab_size, bos_id, eos_id, never_predicted=never_predicted)
     if method == "interp":
@@ -131,12 +138,6 @@ def fit_ngram(sentences, order: int, method: str = "mkn", vocab: Vocabulary | No
         options["never_predicted"] = never_predicted
     elif heldout is not None:
         raise ValueError(f"heldout data is used only by method 'interp', not {method!r}")
-    fit_method = _methods()[method]
-    accepted = [name for name in inspect.signature(fit_method).parameters if name != "counts"]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        public = [name for name in accepted if name not in ("heldout", "training_sentences", "never_predicted")]
-        raise TypeError(f"method {method!r} takes no option {', '.join(unknown)}; its options: {', '.join(public) or 'none'}")
     log_prob, log_backoff, info = fit_method(counts, **options)
     info = {"ngrams_per_order": [len(t) for t in counts.tables], "num_sentences": counts.num_sentences, **info}
     return NGramLM(vocab_size, bos_id, eos_id, [t.keys for t in counts.tables], log_prob, log_backoff, method,

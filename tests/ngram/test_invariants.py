@@ -174,3 +174,8 @@ def test_a_batch_of_states_is_scored_row_by_row(method):
     batched = m.log_probs(state)
     for row in range(len(state)):
         np.testing.assert_array_equal(batched[row], m.log_probs(state[row:row + 1])[0])
+
+
+def test_an_empty_corpus_is_rejected():
+    with pytest.raises(ValueError, match="nothing to count"):
+        fit_ngram([], 2, "kn")
