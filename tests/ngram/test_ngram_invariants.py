@@ -10,7 +10,7 @@ from scratchlm import metrics
 from scratchlm.lm import LanguageModel
 from scratchlm.ngram import fit_ngram
 
-from conftest import lcg_corpus
+from ngram_corpora import lcg_corpus
 
 NORMALISED = ["mle", "laplace", "lidstone", "absdisc", "katz", "interp", "kn", "mkn"]
 ALL = NORMALISED + ["stupid"]

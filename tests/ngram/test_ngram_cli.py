@@ -19,7 +19,7 @@ def test_laplace_bigram_perplexity_by_hand(tmp_path, capsys):
     assert main(["ngram", "--order", "2", "--method", "laplace", "--train", train, "--eval", evaluation,
                  "--arpa", arpa]) == 0
     out = capsys.readouterr().out
-    # p(a | <s>) = 3/8, p(b | a) = 2/8, p(</s> | b) = 2/7 (test_worked_examples), 3 predicted tokens
+    # p(a | <s>) = 3/8, p(b | a) = 2/8, p(</s> | b) = 2/7 (test_ngram_worked_examples), 3 predicted tokens
     expected = (3 / 8 * 2 / 8 * 2 / 7) ** (-1 / 3)
     last = out.strip().splitlines()[-1]
     assert last.startswith("perplexity: ") and float(last.split()[1]) == pytest.approx(expected, rel=1e-5)

@@ -1,6 +1,6 @@
 """Every method on the toy corpus, with the expected probabilities derived by hand.
 
-Toy corpus (conftest.TOY), padded::   <s> a b </s>    <s> a c </s>    <s> b a </s>
+Toy corpus (ngram_corpora.TOY), padded::   <s> a b </s>    <s> a c </s>    <s> b a </s>
 
     unigram counts (outcomes only):  a 3, b 2, c 1, </s> 3, <unk> 0;  N = 9;  |O| = 5
     bigram counts:  <s> a 2, <s> b 1, a b 1, a c 1, a </s> 1, b </s> 1, b a 1, c </s> 1
@@ -20,7 +20,7 @@ from scratchlm.ngram.kneser_ney import modified_discounts
 from scratchlm.ngram.linear_interpolation import interpolate_with_lambdas
 from scratchlm.ngram.fit import encode_sentences
 
-from conftest import TOY
+from ngram_corpora import TOY
 
 
 def fit(method, order=2, **options):

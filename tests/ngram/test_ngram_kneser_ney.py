@@ -16,7 +16,7 @@ import pytest
 
 from scratchlm.ngram import fit_ngram
 
-from conftest import lcg_corpus
+from ngram_corpora import lcg_corpus
 
 
 def reference_mkn(sentences, order):

@@ -8,7 +8,7 @@ from scratchlm.ngram.fit import encode_sentences
 from scratchlm.ngram.linear_interpolation import interpolate_with_lambdas
 from scratchlm.ngram.model import NGramLM
 
-from conftest import lcg_corpus
+from ngram_corpora import lcg_corpus
 
 TRAIN = lcg_corpus(200, 40, seed=31)
 HELDOUT = lcg_corpus(60, 40, seed=32)

@@ -1,4 +1,4 @@
-"""Shared corpora for the n-gram tests.
+"""Corpora shared by the n-gram tests (a plain module: tests import it by name).
 
 TOY is the corpus of the worked examples (hand-derived numbers in the test comments)::
 
@@ -8,8 +8,6 @@ vocabulary ids: <pad>=0 <unk>=1 <s>=2 </s>=3 a=4 b=5 c=6, so V = 7 and the outco
 O = {<unk>, </s>, a, b, c}, |O| = 5.
 """
 from __future__ import annotations
-
-import pytest
 
 TOY = [["a", "b"], ["a", "c"], ["b", "a"]]
 
@@ -39,8 +37,3 @@ def lcg_corpus(num_sentences: int, vocab_size: int, seed: int = 1) -> list[list[
             previous = word
         sentences.append(words)
     return sentences
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return [list(s) for s in TOY]

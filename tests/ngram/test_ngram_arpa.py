@@ -8,7 +8,7 @@ import pytest
 from scratchlm.ngram import fit_ngram
 from scratchlm.ngram.arpa import read_arpa, write_arpa
 
-from conftest import TOY, lcg_corpus
+from ngram_corpora import TOY, lcg_corpus
 
 TRAIN = lcg_corpus(200, 60, seed=21)
 TEST = lcg_corpus(20, 70, seed=22)  # words w60..w69 are unknown to the model
@@ -42,7 +42,7 @@ def test_the_toy_file_by_hand(tmp_path):
     assert lines[:4] == ["\\data\\", "ngram 1=6", "ngram 2=8", ""]  # <unk> <s> </s> a b c; 8 bigrams
     entries = {line.split("\t")[1]: line.split("\t") for line in lines if line.count("\t")}
     assert entries["<s>"][0] == "-99"                                     # never predicted
-    # p(b | a) = 1/6 + .11875 (test_worked_examples); gamma(a) = .5 * 3/3 = .5
+    # p(b | a) = 1/6 + .11875 (test_ngram_worked_examples); gamma(a) = .5 * 3/3 = .5
     assert float(entries["a b"][0]) == pytest.approx(math.log10(1 / 6 + 0.11875), abs=1e-7)
     assert float(entries["a"][2]) == pytest.approx(math.log10(0.5), abs=1e-7)
     assert lines[-1] == "\\end\\"

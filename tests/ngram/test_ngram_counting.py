@@ -7,7 +7,7 @@ import pytest
 from scratchlm.ngram.counting import NGramCounts, counts_of_counts, pad_sentences
 from scratchlm.ngram.fit import encode_sentences
 
-from conftest import lcg_corpus
+from ngram_corpora import lcg_corpus
 
 
 def brute_force_counts(sentences, order, bos, eos):
