@@ -26,6 +26,15 @@ def read_sentences(path, char: bool) -> list[list[str]]:
     return [line.split() for line in lines if line.strip()]
 
 
+def _compact(value) -> str:
+    """Numbers to 4 decimals, lists per order as "order: values" (discounts, lambdas)."""
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, (list, tuple)) for v in value):
+            return "  ".join(f"{n}: {' '.join(f'{x:.4f}' for x in v)}" for n, v in enumerate(value, start=1))
+        return " ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", type=int, default=3, help="N, the n-gram order (default 3)")
     parser.add_argument("--method", choices=METHODS, default="mkn", help="smoothing method (default mkn)")
@@ -72,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     print("n-grams: " + ", ".join(f"{n}-grams {k:,}" for n, k in enumerate(model.num_ngrams(), start=1)))
     for key in ("discounts", "lambdas", "k_per_order", "alpha"):
         if key in model.info:
-            print(f"{key}: {model.info[key]}")
+            print(f"{key}: {_compact(model.info[key])}")
     print(f"fit time: {fit_seconds:.3f} s")
     if args.arpa:
         model_path = args.arpa
@@ -84,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     result = model.evaluate([model.encode(s) for s in evaluation])
     eval_seconds = time.perf_counter() - start
     print(f"eval: {len(evaluation):,} sentences, {result['num_tokens']:,} predicted tokens (words and </s>), "
-          f"{result['num_unk']:,} scored as <unk>; {eval_seconds:.3f} s")
+          f"{result['num_unk']:,} of them <unk> (unknown words, or <unk> in the text); {eval_seconds:.3f} s")
     if not model.is_distribution:
         print("note: stupid backoff is not a distribution, so this is not a true perplexity")
     print(f"perplexity: {result['perplexity']:.6g}")
