@@ -49,7 +49,7 @@ def _relative_frequencies(counts: NGramCounts, alpha: float):
             p = np.where(full, (c + alpha) / np.where(denominator > 0, denominator, 1.0), fallback)
         if n == 1:
             p = np.where(counts.outcomes, p, 0.0)
-        if n > 1:
+        else:
             # the weight of an unseen word after a full-history context h (a row of order n-1)
             context_full = _full_history(counts, n - 1) | (n - 1 == counts.order - 1)
             with np.errstate(divide="ignore"):
