@@ -48,25 +48,25 @@ CORPORA = ("finnish-names", "tinyshakespeare")
 # (without it, its start state is the zero state, as for a stream).
 NAME_MARKERS = dict(bos_id=Vocabulary.bos_id, eos_id=Vocabulary.eos_id)
 
-# corpus -> (training settings, [(row label, model factory taking the vocabulary size, settings overrides)])
+# corpus -> (training settings, [(row label, model factory taking the vocabulary size)])
 CONFIGS = {
     "finnish-names": (
         dict(epochs=15, batch_size=32, lr=5e-3),
         [
-            ("window LM, n=3, E=16, H=64", lambda V: WindowLM(V, context_size=3, embed_dim=16, hidden_size=64), {}),
-            ("window LM, n=5, E=16, H=64", lambda V: WindowLM(V, context_size=5, embed_dim=16, hidden_size=64), {}),
-            ("window LM, n=5, E=16, H=64, direct", lambda V: WindowLM(V, context_size=5, embed_dim=16, hidden_size=64, direct=True), {}),
-            ("RNN LM, LSTM, E=16, H=64", lambda V: RNNLM(V, 16, 64, cell="lstm", **NAME_MARKERS), {}),
-            ("RNN LM, LSTM, E=32, H=128, dropout 0.3", lambda V: RNNLM(V, 32, 128, cell="lstm", dropout=0.3, **NAME_MARKERS), {}),
+            ("window LM, n=3, E=16, H=64", lambda V: WindowLM(V, context_size=3, embed_dim=16, hidden_size=64)),
+            ("window LM, n=5, E=16, H=64", lambda V: WindowLM(V, context_size=5, embed_dim=16, hidden_size=64)),
+            ("window LM, n=5, E=16, H=64, direct", lambda V: WindowLM(V, context_size=5, embed_dim=16, hidden_size=64, direct=True)),
+            ("RNN LM, LSTM, E=16, H=64", lambda V: RNNLM(V, 16, 64, cell="lstm", **NAME_MARKERS)),
+            ("RNN LM, LSTM, E=32, H=128, dropout 0.3", lambda V: RNNLM(V, 32, 128, cell="lstm", dropout=0.3, **NAME_MARKERS)),
         ],
     ),
     "tinyshakespeare": (
         dict(epochs=3, batch_size=32, bptt=64, lr=2e-3),
         [
-            ("window LM, n=8, E=16, H=256", lambda V: WindowLM(V, context_size=8, embed_dim=16, hidden_size=256), {}),
-            ("window LM, n=8, E=16, H=256, direct", lambda V: WindowLM(V, context_size=8, embed_dim=16, hidden_size=256, direct=True), {}),
-            ("window LM, n=16, E=16, H=256", lambda V: WindowLM(V, context_size=16, embed_dim=16, hidden_size=256), {}),
-            ("RNN LM, LSTM, E=32, H=256", lambda V: RNNLM(V, 32, 256, cell="lstm"), {}),
+            ("window LM, n=8, E=16, H=256", lambda V: WindowLM(V, context_size=8, embed_dim=16, hidden_size=256)),
+            ("window LM, n=8, E=16, H=256, direct", lambda V: WindowLM(V, context_size=8, embed_dim=16, hidden_size=256, direct=True)),
+            ("window LM, n=16, E=16, H=256", lambda V: WindowLM(V, context_size=16, embed_dim=16, hidden_size=256)),
+            ("RNN LM, LSTM, E=32, H=256", lambda V: RNNLM(V, 32, 256, cell="lstm")),
         ],
     ),
 }
@@ -131,12 +131,11 @@ def ngram_rows(corpus_name: str, train, valid, kind: str, vocab):
 
 
 def neural_rows(corpus_name: str, train, valid, kind: str, tokenizer, quick: bool):
-    common, factories = CONFIGS[corpus_name]
+    settings, factories = CONFIGS[corpus_name]
+    if quick:
+        settings = {**settings, "epochs": 1}
     rows = []
-    for label, factory, overrides in factories:
-        settings = {**common, **overrides}
-        if quick:
-            settings["epochs"] = 1
+    for label, factory in factories:
         model = factory(len(tokenizer.vocab))
         start = time.perf_counter()
         Trainer(model, tokenizer.to_json(), train, valid, kind, TrainConfig(**settings),
