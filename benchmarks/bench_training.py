@@ -371,6 +371,37 @@ def markdown_report(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def per_round_ratio(row: dict, baseline: dict) -> float:
+    """Median over rounds of baseline time / row time (> 1: ``row`` is faster than ``baseline``)."""
+    return statistics.median(b / r for r, b in zip(row["rounds_ms"], baseline["rounds_ms"]))
+
+
+def ratio_summary(reports: list[dict]) -> str:
+    """One Markdown row per (config, cell, dtype): each run's numba and numpy ratios vs PyTorch,
+    and numpy's step time over numba's (all ratios computed within a round, median over rounds)."""
+    header = ["config", "cell", "dtype"]
+    for index in range(1, len(reports) + 1):
+        header += [f"numba/torch run {index}", f"numpy/torch run {index}", f"numpy time / numba time run {index}"]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * 3 + ["---:"] * (len(header) - 3)) + " |"]
+    keyed = [{(r["config"], r["cell"], r["dtype"], r["backend"]): r for r in report["throughput"]}
+             for report in reports]
+    for config, cell, dtype, name in keyed[0]:
+        if name != "numba":
+            continue
+        cells = [config, cell, dtype]
+        for rows in keyed:
+            numba_row = rows.get((config, cell, dtype, "numba"))
+            numpy_row = rows.get((config, cell, dtype, "numpy"))
+            if numba_row is None or numpy_row is None:
+                cells += ["-", "-", "-"]
+                continue
+            cells += [f"{numba_row['vs_torch']:.2f}x" if "vs_torch" in numba_row else "-",
+                      f"{numpy_row['vs_torch']:.2f}x" if "vs_torch" in numpy_row else "-",
+                      f"{per_round_ratio(numba_row, numpy_row):.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -393,6 +424,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="where to write the JSON results (and the same tables as .md beside it)")
     parser.add_argument("--render", metavar="JSON",
                         help="measure nothing: print the Markdown tables of an earlier JSON report")
+    parser.add_argument("--summarize", metavar="JSON", nargs="+",
+                        help="measure nothing: print the ratios of one or more JSON reports side by side")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.min_time < 0:
         parser.error("--rounds must be >= 1 and --min-time >= 0")
@@ -409,6 +442,9 @@ def choose(names: str, allowed, what: str) -> list[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.summarize:
+        print(ratio_summary([json.loads(Path(p).read_text()) for p in args.summarize]), end="")
+        return 0
     if args.render:
         print(markdown_report(json.loads(Path(args.render).read_text())), end="")
         return 0

@@ -52,6 +52,11 @@ def test_quick_run_writes_table_and_json(tmp_path, capsys):
     assert report["matmul_peak_gflops"]["float32"] > 0
     markdown = out.with_suffix(".md").read_text()
     assert markdown.count("| tiny |") == len(rows) + len(report["memory"])
+    capsys.readouterr()
+    assert bench.main(["--summarize", str(out), str(out)]) == 0
+    summary = capsys.readouterr().out
+    if "numba" in backends:
+        assert summary.count("| tiny |") == 4  # one row per (cell, dtype): 2 cells x 2 dtypes
     for row in report["memory"]:
         # Full BPTT keeps every step's activations; windows of 10 keep a quarter of them.
         assert row["full_bptt_mib"] > row["truncated_bptt_mib"] > 0
