@@ -1,7 +1,7 @@
 """scratchlm's n-gram models on Mikolov's Penn Treebank: KenLM parity, speed, and every method.
 
     python benchmarks/ngram_ptb.py                         # reads ../shared/datasets/ptb
-    python benchmarks/ngram_ptb.py PATH/TO/ptb --kenlm-bin ~/kenlm/build/bin --nltk-words 40
+    python benchmarks/ngram_ptb.py PATH/TO/ptb --kenlm-bin ~/kenlm/build/bin --nltk-sentences 8
 
 What it prints (markdown, also written to --out):
 
@@ -17,7 +17,8 @@ What it prints (markdown, also written to --out):
    extra outcome and its counting) and shows what is left: float rounding.
 2. **Speed**, one thread (threadpoolctl): KN5 fit (vocabulary, counting, probabilities) plus
    test-set evaluation, and test scoring alone, best of 3; lmplz + query on the same data in the
-   same run; NLTK's ``KneserNeyInterpolated(3)`` fit and per-word scoring on a sample.
+   same run; NLTK's ``KneserNeyInterpolated(3)`` fit, and its per-word time and perplexity on
+   the first few test sentences (next to ours on the same sentences).
 3. **Every method's test perplexity for orders 1-5** (``interp`` takes its EM held-out data
    from the validation split).
 """
@@ -200,7 +201,7 @@ def parity_section(data, folder, bin_dir, orders, lines):
     lines.append("")
 
 
-def speed_section(data, folder, bin_dir, nltk_words, lines):
+def speed_section(data, folder, bin_dir, nltk_sentences, lines):
     num_test_tokens = sum(len(s) + 1 for s in data["test"])
 
     def fit_and_evaluate():
@@ -228,7 +229,7 @@ def speed_section(data, folder, bin_dir, nltk_words, lines):
         lines += [f"| KenLM lmplz -o 5 -S 1G (writes the ARPA file) | {lmplz_seconds:.2f} | |",
                   f"| KenLM query on the test set (loads the ARPA file, then scores) | {query_seconds:.2f} | |"]
         shutil.rmtree(workdir, ignore_errors=True)
-    if nltk_words:
+    if nltk_sentences:
         try:
             from nltk.lm import KneserNeyInterpolated
             from nltk.lm.preprocessing import padded_everygram_pipeline
@@ -237,25 +238,31 @@ def speed_section(data, folder, bin_dir, nltk_words, lines):
         else:
             start = time.perf_counter()
             grams, vocabulary = padded_everygram_pipeline(3, data["train"])
-            nltk_model = KneserNeyInterpolated(3)
+            nltk_model = KneserNeyInterpolated(3)  # its default discount, 0.1
             nltk_model.fit(grams, vocabulary)
             nltk_fit = time.perf_counter() - start
-            pairs = []
-            for sentence in data["test"]:
-                padded = ["<s>", "<s>"] + sentence + ["</s>"]
-                pairs += [(padded[i], padded[i - 2:i]) for i in range(2, len(padded))]
-                if len(pairs) >= nltk_words:
-                    break
-            pairs = pairs[:nltk_words]
+            sample = data["test"][:nltk_sentences]
             start = time.perf_counter()
-            for word, context in pairs:
-                nltk_model.logscore(word, context)
-            per_word_nltk = (time.perf_counter() - start) / len(pairs)
+            log2_total, num_scored = 0.0, 0
+            for sentence in sample:  # <s> <s> w_1 .. w_m </s>: the words and one </s> are scored
+                padded = ["<s>", "<s>"] + sentence + ["</s>"]
+                for i in range(2, len(padded)):
+                    log2_total += nltk_model.logscore(padded[i], padded[i - 2:i])
+                    num_scored += 1
+            nltk_score = time.perf_counter() - start
+            per_word_nltk = nltk_score / num_scored
+            trigram = fit_ngram(data["train"], 3, "mkn")
+            kn_01 = fit_ngram(data["train"], 3, "kn", discount=0.1)
+            sample_ids = lambda m: [m.encode(s) for s in sample]
             lines += [f"| NLTK KneserNeyInterpolated(3) fit | {nltk_fit:.1f} | |",
-                      f"| NLTK KneserNeyInterpolated(3) scoring, {len(pairs)} tokens | {per_word_nltk * len(pairs):.1f} | "
-                      f"{per_word_nltk * 1e3:.1f} ms |",
+                      f"| NLTK KneserNeyInterpolated(3) scoring the first {len(sample)} test sentences "
+                      f"({num_scored} tokens) | {nltk_score:.1f} | {per_word_nltk * 1e3:.1f} ms |",
                       "", f"scratchlm scores a token {per_word_nltk / per_word_ours:,.0f} times faster than NLTK's "
-                      "Kneser-Ney (and at order 5, not 3)."]
+                      "Kneser-Ney (and at order 5, not 3).", "",
+                      f"Trigram perplexities on those {len(sample)} sentences: NLTK KneserNeyInterpolated(3) "
+                      f"(discount 0.1) {2 ** (-log2_total / num_scored):.2f}; scratchlm `kn` with D = 0.1 "
+                      f"{kn_01.perplexity(sample_ids(kn_01)):.2f}; scratchlm `mkn` (KenLM's model) "
+                      f"{trigram.perplexity(sample_ids(trigram)):.2f}."]
     lines.append("")
 
 
@@ -280,7 +287,8 @@ def main(argv=None) -> int:
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA), help="folder with ptb.{train,valid,test}.txt")
     parser.add_argument("--kenlm-bin", default=None, help="folder holding KenLM's lmplz and query (default: PATH)")
     parser.add_argument("--orders", default="2,3,4,5", help="mkn orders for the parity table")
-    parser.add_argument("--nltk-words", type=int, default=40, help="tokens NLTK scores for its timing (0: skip)")
+    parser.add_argument("--nltk-sentences", type=int, default=8,
+                        help="test sentences NLTK scores, for its time and perplexity (0: skip)")
     parser.add_argument("--skip-table", action="store_true", help="leave out the every-method table")
     parser.add_argument("--out", default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
@@ -296,7 +304,7 @@ def main(argv=None) -> int:
     lines = [f"_Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
              f"KenLM binaries: {'yes' if bin_dir else 'no'}._", ""]
     parity_section(data, folder, bin_dir, [int(o) for o in args.orders.split(",")], lines)
-    speed_section(data, folder, bin_dir, args.nltk_words, lines)
+    speed_section(data, folder, bin_dir, args.nltk_sentences, lines)
     if not args.skip_table:
         methods_section(data, lines)
     text = "\n".join(lines)
