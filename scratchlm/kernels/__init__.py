@@ -31,6 +31,11 @@ op name                         reference, arguments -> results
                                 ah_n (B, H)) -> (dax (B, 3H), dah (B, 3H), dh_prev_direct (B, H))
 ==============================  ===========================================================================
 
+Which backend replaces what: ``numba_ops`` registers every op above except "rnn_gates_forward"
+(a single ``np.tanh`` call, which a Numba loop cannot beat: scalar ``tanh`` in Numba is tens of
+times slower than NumPy's vectorised one); ``cupy_ops`` registers the same eight. Measurements
+and the reasons behind each choice are in docs/benchmarks.md.
+
 Inside the sequence functions the per-step arguments are slices of time-major buffers
 (``buffer[t]``, C-contiguous (B, .) blocks); ``ax``/``a`` already include both biases for the RNN
 and LSTM (for the GRU ``ax`` holds b_ih and ``ah`` holds b_hh). The equations of each op are in
