@@ -38,6 +38,7 @@ def _one(array) -> np.floating:
 
 
 def _half(array) -> np.floating:
+    """1/2 in the dtype of ``array`` (the sigmoid is (1 + tanh(a * 1/2)) * 1/2)."""
     return array.dtype.type(0.5)
 
 
