@@ -60,6 +60,45 @@ def test_kenlm_scores_our_file_as_we_do(tmp_path):
         assert kenlm_perplexity == pytest.approx(model.perplexity([model.encode(s) for s in TEST]), rel=1e-6)
 
 
+# lmplz -o 2 --discount_fallback on the toy corpus (a b / a c / b a), KenLM 0.3.0, verbatim
+KENLM_TOY_ARPA = """\\data\\
+ngram 1=6
+ngram 2=8
+
+\\1-grams:
+-0.782516\t<unk>\t0
+0\t<s>\t-0.30103
+-0.782516\t</s>\t0
+-0.69357497\ta\t-0.30103
+-0.69357497\tb\t-0.30103
+-0.5767541\tc\t-0.30103
+
+\\2-grams:
+-0.6035101\ta </s>
+-0.47820833\tb </s>
+-0.23470409\tc </s>
+-0.36192694\t<s> a
+-0.45438367\tb a
+-0.57200027\t<s> b
+-0.57200027\ta b
+-0.5240868\ta c
+
+\\end\\
+"""
+
+
+def test_reading_a_kenlm_file_reproduces_kenlm_query(tmp_path):
+    path = tmp_path / "kenlm_toy.arpa"
+    path.write_text(KENLM_TOY_ARPA)
+    model = read_arpa(path)
+    assert model.num_ngrams()[1] == 8 and model.log_prob[0][model.bos_id] == -np.inf  # <s> is never predicted
+    # KenLM's query on "a b" and "c a a" with this file: "Perplexity including OOVs: 4.98333327060912"
+    text = [model.encode(["a", "b"]), model.encode(["c", "a", "a"])]
+    assert model.perplexity(text) == pytest.approx(4.98333327060912, rel=1e-7)
+    # p(a | c) is not in the file: back off, b(c) p(a) = 10^(-0.30103 - 0.69357497)
+    assert model.prob("a", ["c"]) == pytest.approx(10 ** (-0.30103 - 0.69357497))
+
+
 def test_what_arpa_cannot_hold_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not a distribution"):
         write_arpa(fitted("stupid"), tmp_path / "x.arpa")

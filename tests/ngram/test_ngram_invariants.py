@@ -179,3 +179,22 @@ def test_a_batch_of_states_is_scored_row_by_row(method):
 def test_an_empty_corpus_is_rejected():
     with pytest.raises(ValueError, match="nothing to count"):
         fit_ngram([], 2, "kn")
+
+
+def test_baseline_models_for_lines_and_for_a_stream():
+    from scratchlm.ngram.baselines import baseline_models
+    from scratchlm.text.vocab import Vocabulary
+
+    vocab = Vocabulary(list("abc"))
+    items = [vocab.encode(list(word)) for word in ["abc", "cab", "ba", "aab", "bca"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lines = baseline_models(items, "lines", vocab, quick=True)
+        stream = baseline_models(np.concatenate(items), "stream", vocab)
+    assert [label for label, _ in lines] == ["add-one bigram", "modified Kneser-Ney 3-gram"]
+    assert [m.order for _, m in stream] == [2, 3, 5] and all(m.bos_id is None for _, m in stream)
+    bigram = lines[0][1]
+    # add-one bigram: c(<s> a) = 2 of 5 sentences; outcomes: every id but <s> (6 of 7)
+    assert bigram.prob(vocab.stoi["a"], [vocab.bos_id]) == pytest.approx((2 + 1) / (5 + 6))
+    with pytest.raises(ValueError, match="kind"):
+        baseline_models(items, "paragraphs", vocab)
