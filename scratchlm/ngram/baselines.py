@@ -22,13 +22,14 @@ def baseline_models(train, kind: str, vocab, quick: bool = False):
         quick: only the add-one bigram and a modified-KN trigram.
     """
     if kind == "lines":
-        sentences, markers = [np.asarray(item, dtype=np.int64) for item in train], (vocab.bos_id, vocab.eos_id)
+        sentences = [np.asarray(item, dtype=np.int64) for item in train]
+        fit = lambda order, method: fit_ngram(sentences, order, method, vocab=vocab)
     elif kind == "stream":
-        sentences, markers = [np.asarray(train, dtype=np.int64)], (None, None)
+        # one unbroken sequence: no sentence markers, so only the vocabulary's size is used
+        stream = [np.asarray(train, dtype=np.int64)]
+        fit = lambda order, method: fit_ngram(stream, order, method, vocab_size=len(vocab), bos_id=None, eos_id=None)
     else:
         raise ValueError(f"kind must be 'lines' or 'stream', got {kind!r}")
-    fit = lambda order, method: fit_ngram(sentences, order, method, vocab_size=len(vocab), bos_id=markers[0],
-                                          eos_id=markers[1])
     models = [("add-one bigram", fit(2, "laplace")), ("modified Kneser-Ney 3-gram", fit(3, "mkn"))]
     if not quick:
         models.append(("modified Kneser-Ney 5-gram", fit(5, "mkn")))

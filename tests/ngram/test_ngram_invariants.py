@@ -194,7 +194,7 @@ def test_baseline_models_for_lines_and_for_a_stream():
     assert [label for label, _ in lines] == ["add-one bigram", "modified Kneser-Ney 3-gram"]
     assert [m.order for _, m in stream] == [2, 3, 5] and all(m.bos_id is None for _, m in stream)
     bigram = lines[0][1]
-    # add-one bigram: c(<s> a) = 2 of 5 sentences; outcomes: every id but <s> (6 of 7)
-    assert bigram.prob(vocab.stoi["a"], [vocab.bos_id]) == pytest.approx((2 + 1) / (5 + 6))
+    # add-one bigram: c(<s> a) = 2 of 5 sentences; outcomes: a b c <unk> </s>
+    assert bigram.prob(vocab.stoi["a"], [vocab.bos_id]) == pytest.approx((2 + 1) / (5 + 5))
     with pytest.raises(ValueError, match="kind"):
         baseline_models(items, "paragraphs", vocab)
