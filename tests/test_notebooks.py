@@ -20,8 +20,8 @@ NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 SECONDS_PER_CELL = 90  # nbclient limits each cell; a small run takes a few seconds
 
 
-def test_there_are_seven_notebooks():
-    assert [path.name[:2] for path in NOTEBOOK_PATHS] == ["01", "02", "03", "04", "05", "06", "07"]
+def test_there_are_eight_notebooks():
+    assert [path.name[:2] for path in NOTEBOOK_PATHS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
 
 
 def test_notebooks_are_built_from_their_sources():

@@ -1,9 +1,17 @@
 """Models: compositions of layers, with parameters in dicts named like PyTorch's.
 
-    rnnlm.py       RNNLM: embedding -> stacked Elman RNN / LSTM / GRU -> decoder (issue 2)
+    rnnlm.py       RNNLM: embedding -> stacked Elman RNN / LSTM / GRU -> decoder
+    window_lm.py   WindowLM: Bengio et al. (2003) fixed-window neural language model
+    tagger.py      BiRNNTagger: a bidirectional RNN that labels every position of a sequence
+    seq2seq.py     Seq2Seq: an RNN encoder whose final state starts an RNN decoder
+    bilm.py        BiLM: ELMo's pair of a forward and a backward language model
 
 Import a model from its module (``from scratchlm.models.rnnlm import RNNLM``) or from here.
 """
+from scratchlm.models.bilm import BiLM
 from scratchlm.models.rnnlm import RNNLM, RNNLMState
+from scratchlm.models.seq2seq import ConditionedDecoder, Seq2Seq
+from scratchlm.models.tagger import BiRNNTagger
+from scratchlm.models.window_lm import WindowLM
 
-__all__ = ["RNNLM", "RNNLMState"]
+__all__ = ["BiLM", "BiRNNTagger", "ConditionedDecoder", "RNNLM", "RNNLMState", "Seq2Seq", "WindowLM"]
