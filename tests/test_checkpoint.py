@@ -198,3 +198,11 @@ def test_resume_gives_the_same_losses_bit_for_bit(tmp_path, kind):
     assert history["val_loss"] == expected["val_loss"]
     for name, array in straight.model.params.items():
         np.testing.assert_array_equal(resumed.model.params[name], array)
+
+
+def test_checkpoint_gets_a_normal_file_mode(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, small_checkpoint())
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask

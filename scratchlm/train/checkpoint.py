@@ -99,6 +99,7 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> None:
             np.savez(tmp, **arrays)
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp_path, 0o666 & ~_current_umask())  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp_path, path)
     except BaseException:
         # an error or Ctrl-C while writing: drop the partial file, keep the old checkpoint
@@ -106,6 +107,12 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> None:
             os.remove(tmp_path)
         raise
     _fsync_folder(folder)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: str) -> None:
