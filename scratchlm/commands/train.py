@@ -25,6 +25,7 @@ from scratchlm.data import CORPUS_NAMES, load_corpus
 from scratchlm.layers import CELLS
 from scratchlm.metrics import evaluate, evaluate_stream
 from scratchlm.models.rnnlm import RNNLM
+from scratchlm.ngram.baselines import baseline_models
 from scratchlm.sampling import generate
 from scratchlm.text import TOKENIZERS, Vocabulary
 from scratchlm.train.checkpoint import check_same_vocabulary, load_checkpoint, load_trained_model
@@ -144,8 +145,6 @@ def _describe(corpus, tokenizer, trainer: Trainer) -> str:
 def _baselines(tokenizer, corpus, train, valid) -> list:
     """[(name, EvaluationResult)] of the n-gram baselines (an add-one bigram, a modified
     Kneser-Ney trigram) fitted on the training split and scored on the validation split."""
-    from scratchlm.ngram.baselines import baseline_models
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         models = baseline_models(train, corpus.kind, tokenizer.vocab, quick=True)
@@ -156,6 +155,7 @@ def _baselines(tokenizer, corpus, train, valid) -> list:
 
 
 def _model_evaluation(model, corpus, valid):
+    """Any LanguageModel on the validation split, through scratchlm.metrics."""
     if corpus.kind == "lines":
         return evaluate(model, [list(item) + [Vocabulary.eos_id] for item in valid])
     return evaluate_stream(model, valid)
