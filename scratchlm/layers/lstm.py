@@ -159,8 +159,11 @@ def lstm_forward(x, state0, params):
     # A contiguous copy of W_hh^T, made once per sequence: BLAS multiplies by it up to 2x faster
     # than by the transposed view, and this product runs at every step.
     weight_hh_t = xp.ascontiguousarray(params["weight_hh"].T)
+    # One buffer for every step's a_t: a fresh (B, 4H) array per step costs the allocator (and,
+    # for large blocks, the kernel's page faults) more than the arithmetic around it.
+    a = xp.empty((batch, NUM_GATES * hidden), dtype=x.dtype)
     for t in range(time):
-        a = hs_tm[t] @ weight_hh_t
+        xp.matmul(hs_tm[t], weight_hh_t, out=a)
         a += ax[t]
         hs_tm[t + 1], cs_tm[t + 1], gates_tm[t], tanh_cs_tm[t] = gates_forward(a, cs_tm[t])
 
@@ -198,10 +201,11 @@ def lstm_backward(dhs, dstate_T, cache):
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     da_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)
     weight_hh = params["weight_hh"]
+    dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)  # reused by every step, as a is forward
     for t in reversed(range(time)):
         dh = dhs_tm[t] + dh_next
         da_tm[t], dc_next = gates_backward(dh, dc_next, cs_tm[t], gates_tm[t], tanh_cs_tm[t])
-        dh_next = da_tm[t] @ weight_hh
+        dh_next = xp.matmul(da_tm[t], weight_hh, out=dh_prev)
 
     # All steps' weight gradients in one product each: rows are the (t, b) pairs.
     da_rows = da_tm.reshape(time * batch, NUM_GATES * hidden)
