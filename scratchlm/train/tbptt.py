@@ -104,7 +104,9 @@ def tbptt_update(model, streams, window: Window, state):
     Returns:
         loss: mean NLL (nats) over the B * (stop - loss_from) predictions of the loss span.
         grads: dict keyed like ``model.params``, backpropagated over ``[first, stop)`` only.
-        next_state: the detached state at step ``window.next_first``.
+        next_state: the detached state at step ``window.next_first``. With k2 > k1 that step lies
+            inside the window, and a forward-only pass over the window's first k1 steps computes
+            it (in training mode that pass draws its own dropout masks).
         num_predictions: B * (stop - loss_from), what ``loss`` is the mean over.
     """
     inputs = streams[:, window.first:window.stop]
