@@ -5,6 +5,7 @@
     tagger.py      BiRNNTagger: a bidirectional RNN that labels every position of a sequence
     seq2seq.py     Seq2Seq: an RNN encoder whose final state starts an RNN decoder
     bilm.py        BiLM: ELMo's pair of a forward and a backward language model
+    parameters.py  what models with a parameter dict share: state_dict, load_state_dict, train/eval
 
 Import a model from its module (``from scratchlm.models.rnnlm import RNNLM``) or from here.
 """

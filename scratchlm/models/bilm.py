@@ -41,13 +41,14 @@ from scratchlm.layers.bidirectional import reverse_sequences
 from scratchlm.layers.embedding import embedding_backward, embedding_forward
 from scratchlm.layers.linear import linear_backward, linear_forward
 from scratchlm.layers.softmax_cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from scratchlm.models.parameters import ParameterDictModel
 from scratchlm.validation import check_token_ids
 
 DIRECTIONS = ("forward", "backward")
 CELL_PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-class BiLM:
+class BiLM(ParameterDictModel):
     """ELMo's pair of language models: shared embeddings and softmax, one recurrent stack per direction.
 
     Args:
@@ -85,20 +86,6 @@ class BiLM:
 
     def _cell_params(self, direction, layer):
         return {name: self.params[f"{direction}.rnn.{name}_l{layer}"] for name in CELL_PARAM_NAMES}
-
-    def train(self):
-        """Training mode (no dropout here, so the modes behave the same). Returns the model."""
-        self.training = True
-        return self
-
-    def eval(self):
-        """Evaluation mode (see :meth:`train`). Returns the model."""
-        self.training = False
-        return self
-
-    def num_parameters(self):
-        """The number of trainable scalars."""
-        return sum(int(p.size) for p in self.params.values())
 
     # ---- forward and backward ------------------------------------------------------------
 

@@ -46,11 +46,12 @@ from scratchlm.layers.softmax_cross_entropy import (
     softmax_cross_entropy_forward,
 )
 from scratchlm.lm import LanguageModel
+from scratchlm.models.parameters import ParameterDictModel
 
 CELL_PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-class Seq2Seq:
+class Seq2Seq(ParameterDictModel):
     """An RNN encoder whose final state starts an RNN decoder language model.
 
     Args:
@@ -96,16 +97,6 @@ class Seq2Seq:
 
     def _cell_params(self, side):
         return {name: self.params[f"{side}.rnn.{name}_l0"] for name in CELL_PARAM_NAMES}
-
-    def train(self):
-        """Training mode (no dropout here, so the modes behave the same). Returns the model."""
-        self.training = True
-        return self
-
-    def eval(self):
-        """Evaluation mode (see :meth:`train`). Returns the model."""
-        self.training = False
-        return self
 
     # ---- forward and backward ------------------------------------------------------------
 
@@ -179,20 +170,7 @@ class Seq2Seq:
         """The decoder conditioned on one source (S,) int, as a :class:`scratchlm.lm.LanguageModel`."""
         return ConditionedDecoder(self, source)
 
-    # ---- checkpoints ---------------------------------------------------------------------
-
-    def state_dict(self):
-        """The parameters as NumPy arrays, under the names of :attr:`params`."""
-        return {name: backend.asnumpy(value) for name, value in self.params.items()}
-
-    def load_state_dict(self, state_dict):
-        """Copy arrays saved by :meth:`state_dict` into the parameters (shapes must match)."""
-        if set(state_dict) != set(self.params):
-            raise ValueError(f"state_dict has keys {sorted(state_dict)}, expected {sorted(self.params)}")
-        for name, value in state_dict.items():
-            if tuple(value.shape) != tuple(self.params[name].shape):
-                raise ValueError(f"{name} has shape {tuple(value.shape)}, expected {tuple(self.params[name].shape)}")
-            self.params[name][...] = backend.asarray(value, dtype=self.dtype)
+    # ---- input checks --------------------------------------------------------------------
 
     @staticmethod
     def _check_ids(ids, name, vocab_size):

@@ -35,9 +35,10 @@ from scratchlm.layers.bidirectional import (
 from scratchlm.layers.embedding import embedding_backward, embedding_forward
 from scratchlm.layers.linear import linear_backward, linear_forward
 from scratchlm.layers.softmax_cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from scratchlm.models.parameters import ParameterDictModel
 
 
-class BiRNNTagger:
+class BiRNNTagger(ParameterDictModel):
     """Embeddings, ``num_layers`` bidirectional RNN layers, and a linear classifier per position.
 
     Args:
@@ -69,16 +70,6 @@ class BiRNNTagger:
         params["classifier.weight"] = backend.asarray(rng.uniform(-bound, bound, (num_tags, 2 * hidden_size)).astype(self.dtype))
         params["classifier.bias"] = backend.asarray(rng.uniform(-bound, bound, (num_tags,)).astype(self.dtype))
         self.params = params
-
-    def train(self):
-        """Training mode (no dropout here, so the modes behave the same). Returns the model."""
-        self.training = True
-        return self
-
-    def eval(self):
-        """Evaluation mode (see :meth:`train`). Returns the model."""
-        self.training = False
-        return self
 
     def forward(self, inputs, lengths=None):
         """Tag scores (B, T, K) for inputs (B, T) int with real lengths (B,) (None: all T)."""
@@ -126,19 +117,6 @@ class BiRNNTagger:
             grads.update({"rnn." + name: value for name, value in dparams.items()})
         grads["embedding.weight"] = embedding_backward(dx, embedding_cache)
         return float(loss), grads
-
-    def state_dict(self):
-        """The parameters as NumPy arrays, under the names of :attr:`params`."""
-        return {name: backend.asnumpy(value) for name, value in self.params.items()}
-
-    def load_state_dict(self, state_dict):
-        """Copy arrays saved by :meth:`state_dict` into the parameters (shapes must match)."""
-        if set(state_dict) != set(self.params):
-            raise ValueError(f"state_dict has keys {sorted(state_dict)}, expected {sorted(self.params)}")
-        for name, value in state_dict.items():
-            if tuple(value.shape) != tuple(self.params[name].shape):
-                raise ValueError(f"{name} has shape {tuple(value.shape)}, expected {tuple(self.params[name].shape)}")
-            self.params[name][...] = backend.asarray(value, dtype=self.dtype)
 
     def _check_inputs(self, inputs):
         inputs = np.asarray(backend.asnumpy(inputs))

@@ -39,10 +39,11 @@ from scratchlm.layers.softmax_cross_entropy import (
     softmax_cross_entropy_forward,
 )
 from scratchlm.lm import LanguageModel
+from scratchlm.models.parameters import ParameterDictModel
 from scratchlm.validation import check_mask, check_shape, check_token_ids
 
 
-class WindowLM(LanguageModel):
+class WindowLM(ParameterDictModel, LanguageModel):
     """Bengio et al.'s fixed-window neural language model.
 
     Args:
@@ -88,10 +89,6 @@ class WindowLM(LanguageModel):
         """A freshly initialised model with the architecture described by ``config`` (see :meth:`config`)."""
         return cls(**config)
 
-    def num_parameters(self):
-        """The number of trainable scalars."""
-        return sum(int(p.size) for p in self.params.values())
-
     def _init_params(self, rng):
         """PyTorch's defaults: embeddings N(0, 1); a linear map U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
         V, E, H, n = self.vocab_size, self.embed_dim, self.hidden_size, self.context_size
@@ -112,16 +109,6 @@ class WindowLM(LanguageModel):
         return {name: backend.asarray(value.astype(self.dtype)) for name, value in params.items()}
 
     # ---- training ------------------------------------------------------------------------
-
-    def train(self):
-        """Training mode (the window LM has no dropout, so the modes behave the same). Returns the model."""
-        self.training = True
-        return self
-
-    def eval(self):
-        """Evaluation mode (see :meth:`train`). Returns the model."""
-        self.training = False
-        return self
 
     def initial_state(self, batch_size):
         """The n-1 tokens before a text's first input: all <bos>, shape (B, n-1)."""
@@ -208,21 +195,6 @@ class WindowLM(LanguageModel):
         dembedded = dx.reshape(batch, time * self.context_size, self.embed_dim)
         grads["embedding.weight"] = embedding_backward(dembedded, embedding_cache)
         return grads
-
-    # ---- checkpoints ---------------------------------------------------------------------
-
-    def state_dict(self):
-        """The parameters as NumPy arrays, under the names of :attr:`params`."""
-        return {name: backend.asnumpy(value) for name, value in self.params.items()}
-
-    def load_state_dict(self, state_dict):
-        """Copy arrays saved by :meth:`state_dict` into the parameters (shapes must match)."""
-        if set(state_dict) != set(self.params):
-            raise ValueError(f"state_dict has keys {sorted(state_dict)}, expected {sorted(self.params)}")
-        for name, value in state_dict.items():
-            if tuple(value.shape) != tuple(self.params[name].shape):
-                raise ValueError(f"{name} has shape {tuple(value.shape)}, expected {tuple(self.params[name].shape)}")
-            self.params[name][...] = backend.asarray(value, dtype=self.dtype)
 
     # ---- the LanguageModel interface -----------------------------------------------------
     # The state of a context is its last n tokens (B, n) int, <bos>-filled at the start.
