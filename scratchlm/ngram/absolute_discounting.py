@@ -12,26 +12,10 @@ recursion with the lower orders' counts replaced by continuation counts.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from scratchlm.ngram.counting import NGramCounts
-from scratchlm.ngram.interpolated import interpolate_discounted
-from scratchlm.ngram.kneser_ney import single_discount
+from scratchlm.ngram.kneser_ney import interpolate_with_one_discount
 
 
 def fit_absolute_discounting(counts: NGramCounts, discount=None):
     """Interpolated absolute discounting; ``discount`` fixes D for every order (0 < D <= 1)."""
-    if discount is not None and not 0 < float(discount) <= 1:
-        raise ValueError(f"the absolute discount must lie in (0, 1], got {discount!r}")
-    raw = [table.counts for table in counts.tables]
-    tables, fallback = [], []
-    for n, c in enumerate(raw, start=1):
-        if discount is not None:
-            tables.append(np.array([0.0, float(discount)]))
-            continue
-        d, fell_back = single_discount(c, n, "absolute discounting")
-        tables.append(d)
-        if fell_back:
-            fallback.append(n)
-    log_prob, log_backoff = interpolate_discounted(counts, raw, tables)
-    return log_prob, log_backoff, {"discounts": [float(d[1]) for d in tables], "fallback_orders": fallback}
+    return interpolate_with_one_discount(counts, [table.counts for table in counts.tables], discount, "absolute discounting")

@@ -122,16 +122,33 @@ def fit_kneser_ney(counts: NGramCounts, discount=None):
         (log_prob, log_backoff, info) with info["discounts"] = one D per order, lowest first.
     """
     adjusted = adjusted_counts(counts)
+    return interpolate_with_one_discount(counts, adjusted, discount, "Kneser-Ney")
+
+
+def interpolate_with_one_discount(counts: NGramCounts, ngram_counts: list[np.ndarray], discount, what: str):
+    """The interpolated recursion with one discount D per order, estimated or fixed.
+
+    Shared by absolute discounting (``ngram_counts`` = raw counts) and Kneser-Ney (``ngram_counts``
+    = adjusted counts: continuation counts below the highest order).
+
+    Args:
+        ngram_counts: one count array per order, lowest first.
+        discount: None to estimate D = n_1 / (n_1 + 2 n_2) per order, or a fixed D in (0, 1].
+        what: the method's name, for messages.
+    Returns:
+        (log_prob, log_backoff, info) with info["discounts"] = one D per order, lowest first,
+        and info["fallback_orders"] = the orders whose D could not be estimated.
+    """
     if discount is not None and not 0 < float(discount) <= 1:
-        raise ValueError(f"the Kneser-Ney discount must lie in (0, 1], got {discount!r}")
+        raise ValueError(f"the {what} discount must lie in (0, 1], got {discount!r}")
     tables, fallback = [], []
-    for n, a in enumerate(adjusted, start=1):
+    for n, c in enumerate(ngram_counts, start=1):
         if discount is not None:
             tables.append(np.array([0.0, float(discount)]))
             continue
-        d, fell_back = single_discount(a, n, "Kneser-Ney")
+        d, fell_back = single_discount(c, n, what)
         tables.append(d)
         if fell_back:
             fallback.append(n)
-    log_prob, log_backoff = interpolate_discounted(counts, adjusted, tables)
+    log_prob, log_backoff = interpolate_discounted(counts, ngram_counts, tables)
     return log_prob, log_backoff, {"discounts": [float(d[1]) for d in tables], "fallback_orders": fallback}
