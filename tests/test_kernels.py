@@ -200,6 +200,50 @@ def test_gate_kernels_accept_strided_inputs(backend_name, dtype):
             check_op(backend_name, op, seed=7, dtype=dtype, strided=True)
 
 
+OUT_OPS = ["lstm_gates_forward", "lstm_gates_backward"]  # the ops with an ``out=`` argument
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("op", OUT_OPS)
+@pytest.mark.parametrize("implementation", [pytest.param("reference")] + BACKEND_PARAMS)
+def test_gate_ops_write_into_out_arrays(implementation, op, dtype):
+    """With ``out=``, every result lands in the caller's array, equal to the reference's result.
+
+    The out arrays are slices of a larger time-major buffer, as in lstm_forward; the entries of
+    the buffer outside the slice must stay untouched.
+    """
+    reference, make_args = CASES[op]
+    args = make_args(Inputs(11, dtype, strided=False), {"B": 3, "H": 5})
+    want = reference(*args)
+    function = reference if implementation == "reference" else kernels_of(implementation)[op]
+    device_args = [to_device(a, implementation) for a in args]
+    buffers = [to_device(np.full((4,) + w.shape, 7.0, dtype=dtype), implementation) for w in want]
+    out = tuple(buffer[2] for buffer in buffers)
+    returned = function(*device_args, out=out)
+    assert all(r is o for r, o in zip(returned, out)), f"{op} must return the out arrays it was given"
+    for index, (buffer, w) in enumerate(zip(buffers, want)):
+        assert_close(buffer[2], w, dtype, f"{implementation} {op} out[{index}]")
+        untouched = backend.asnumpy(buffer)[[0, 1, 3]]
+        assert (untouched == 7.0).all(), f"{op} wrote outside out[{index}]"
+
+
+@pytest.mark.parametrize("op", OUT_OPS)
+@pytest.mark.parametrize("implementation", [pytest.param("reference")] + BACKEND_PARAMS)
+def test_gate_ops_reject_out_arrays_of_the_wrong_shape(implementation, op):
+    reference, make_args = CASES[op]
+    args = [to_device(a, implementation) for a in make_args(Inputs(12, np.float64, strided=False), {"B": 3, "H": 5})]
+    function = reference if implementation == "reference" else kernels_of(implementation)[op]
+    want = reference(*make_args(Inputs(12, np.float64, strided=False), {"B": 3, "H": 5}))
+    wrong_shape = tuple(to_device(np.empty((w.shape[0] + 1,) + w.shape[1:]), implementation) for w in want)
+    with pytest.raises(ValueError, match=r"out\[0\] must be an array of shape"):
+        function(*args, out=wrong_shape)
+    with pytest.raises(ValueError, match=f"out must be a tuple of {len(want)} arrays"):
+        function(*args, out=wrong_shape[:1])
+    wrong_dtype = tuple(to_device(np.empty(w.shape, dtype=np.float32), implementation) for w in want)
+    with pytest.raises(ValueError, match="dtype float64"):
+        function(*args, out=wrong_dtype)
+
+
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
 def test_scatter_add_accumulates_repeated_ids_like_a_loop(backend_name):
     ids = np.array([2, 0, 2, 2, 1, 0, 2])

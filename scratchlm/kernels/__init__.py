@@ -7,7 +7,10 @@ signature and results of the NumPy reference it replaces (the reference lives in
 
 The seams (op name -> reference function, its arguments and results). B batch, H hidden size,
 N rows, V vocabulary size, E embedding size. A kernel must not modify its inputs and must return
-new arrays (callers store them into preallocated buffers); dtypes follow the inputs.
+new arrays; dtypes follow the inputs. The two LSTM gate ops also take ``out=``, a tuple of arrays
+shaped like their results (not overlapping the inputs), and then write into those and return them:
+lstm_forward and lstm_backward pass slices of their time-major buffers, which saves copying
+every result at every step (scratchlm/layers/results.py).
 
 ==============================  ===========================================================================
 op name                         reference, arguments -> results
@@ -21,10 +24,10 @@ op name                         reference, arguments -> results
                                 -> dlogits (N, V) = row_weights[:, None] * (probs - onehot(targets))
 "rnn_gates_forward"             layers.rnn.rnn_gates_forward(a (B, H)) -> h (B, H) = tanh(a)
 "rnn_gates_backward"            layers.rnn.rnn_gates_backward(dh (B, H), h (B, H)) -> da (B, H)
-"lstm_gates_forward"            layers.lstm.lstm_gates_forward(a (B, 4H), c_prev (B, H))
+"lstm_gates_forward"            layers.lstm.lstm_gates_forward(a (B, 4H), c_prev (B, H), out=None)
                                 -> (h (B, H), c (B, H), gates (B, 4H) = [i, f, g, o], tanh_c (B, H))
 "lstm_gates_backward"           layers.lstm.lstm_gates_backward(dh (B, H), dc (B, H), c_prev (B, H),
-                                gates (B, 4H), tanh_c (B, H)) -> (da (B, 4H), dc_prev (B, H))
+                                gates (B, 4H), tanh_c (B, H), out=None) -> (da (B, 4H), dc_prev (B, H))
 "gru_gates_forward"             layers.gru.gru_gates_forward(ax (B, 3H), ah (B, 3H), h_prev (B, H))
                                 -> (h (B, H), gates (B, 3H) = [r, z, n])
 "gru_gates_backward"            layers.gru.gru_gates_backward(dh (B, H), h_prev (B, H), gates (B, 3H),
@@ -37,7 +40,7 @@ times slower than NumPy's vectorised one); ``cupy_ops`` registers the same eight
 and the reasons behind each choice are in docs/benchmarks.md.
 
 Inside the sequence functions the per-step arguments are slices of time-major buffers
-(``buffer[t]``, C-contiguous (B, .) blocks); ``ax``/``a`` already include both biases for the RNN
+(``buffer[t]``, C-contiguous (B, .) blocks); ``a`` already includes both biases for the RNN
 and LSTM (for the GRU ``ax`` holds b_ih and ``ah`` holds b_hh). The equations of each op are in
 the docstring of its reference.
 """

@@ -22,6 +22,8 @@ from __future__ import annotations
 import cupy
 import cupyx
 
+from scratchlm.layers.results import check_out
+
 # ElementwiseKernel compiles on first call (and caches on disk), so defining them here is cheap.
 # "raw" arguments are indexed by hand; the loop index i runs over the (B, H) non-raw arguments.
 # The wrappers allocate every output and pass it in (CuPy cannot size a raw output itself).
@@ -129,22 +131,43 @@ def _contiguous(*arrays):
     return [cupy.ascontiguousarray(a) for a in arrays]
 
 
-def lstm_gates_forward(a, c_prev):
-    """Kernel for "lstm_gates_forward": one launch computes h, c, the gates and tanh(c)."""
+def _require_contiguous(out, what):
+    """The kernels write their raw outputs as C-contiguous blocks; a strided ``out`` would be garbled."""
+    for k, array in enumerate(out):
+        if not array.flags.c_contiguous:
+            raise ValueError(f"{what}: out[{k}] must be C-contiguous")
+
+
+def lstm_gates_forward(a, c_prev, out=None):
+    """Kernel for "lstm_gates_forward": one launch computes h, c, the gates and tanh(c).
+
+    With ``out`` the launch writes straight into the caller's arrays (they must be contiguous:
+    ``gates`` is indexed by hand).
+    """
     a, c_prev = _contiguous(a, c_prev)
-    h, c, tanh_c = (cupy.empty_like(c_prev) for _ in range(3))
-    gates = cupy.empty_like(a)
+    shapes = (c_prev.shape, c_prev.shape, a.shape, c_prev.shape)
+    if out is None:
+        out = tuple(cupy.empty(shape, dtype=a.dtype) for shape in shapes)
+    else:
+        check_out(out, shapes, a.dtype, "lstm_gates_forward")
+        _require_contiguous(out, "lstm_gates_forward")
+    h, c, gates, tanh_c = out
     _lstm_forward(a, c_prev, c_prev.shape[1], h, c, tanh_c, gates)
-    return h, c, gates, tanh_c
+    return out
 
 
-def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c):
-    """Kernel for "lstm_gates_backward": one launch for da and dc_prev."""
+def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
+    """Kernel for "lstm_gates_backward": one launch for da and dc_prev (into ``out`` if given)."""
     dh, dc, c_prev, gates, tanh_c = _contiguous(dh, dc, c_prev, gates, tanh_c)
-    da = cupy.empty_like(gates)
-    dc_prev = cupy.empty_like(c_prev)
+    shapes = (gates.shape, c_prev.shape)
+    if out is None:
+        out = tuple(cupy.empty(shape, dtype=gates.dtype) for shape in shapes)
+    else:
+        check_out(out, shapes, gates.dtype, "lstm_gates_backward")
+        _require_contiguous(out, "lstm_gates_backward")
+    da, dc_prev = out
     _lstm_backward(dh, dc, c_prev, gates, tanh_c, c_prev.shape[1], dc_prev, da)
-    return da, dc_prev
+    return out
 
 
 def gru_gates_forward(ax, ah, h_prev):

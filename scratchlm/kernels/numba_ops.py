@@ -27,6 +27,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from scratchlm.layers.results import check_out
+
 SUPPORTED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 
 
@@ -211,18 +213,24 @@ def _lstm_output(gates, tanh_c, h):
             h[b, j] = gates[b, 3 * hidden + j] * tanh_c[b, j]
 
 
-def lstm_gates_forward(a, c_prev):
-    """Kernel for "lstm_gates_forward": two NumPy tanh calls, three fused Numba passes."""
+def lstm_gates_forward(a, c_prev, out=None):
+    """Kernel for "lstm_gates_forward": two NumPy tanh calls, three fused Numba passes.
+
+    With ``out`` the passes write straight into the caller's arrays (no copy afterwards).
+    """
     one, half = _one(a), _half(a)
-    gates = np.empty(a.shape, dtype=a.dtype)
+    shapes = (c_prev.shape, c_prev.shape, a.shape, c_prev.shape)
+    if out is None:
+        out = tuple(np.empty(shape, dtype=a.dtype) for shape in shapes)
+    else:
+        check_out(out, shapes, a.dtype, "lstm_gates_forward")
+    h, c, gates, tanh_c = out
     _lstm_tanh_arguments(a, half, gates)
     np.tanh(gates, out=gates)
-    c = np.empty(c_prev.shape, dtype=a.dtype)
     _lstm_cell_update(gates, c_prev, one, half, c)
-    tanh_c = np.tanh(c)
-    h = np.empty(c_prev.shape, dtype=a.dtype)
+    np.tanh(c, out=tanh_c)
     _lstm_output(gates, tanh_c, h)
-    return h, c, gates, tanh_c
+    return out
 
 
 @numba.njit(cache=True)
@@ -243,12 +251,17 @@ def _lstm_backward_loop(dh, dc, c_prev, gates, tanh_c, one, da, dc_prev):
             dc_prev[b, j] = dc_total * f
 
 
-def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c):
-    """Kernel for "lstm_gates_backward": the whole backward gate math in one pass."""
-    da = np.empty(gates.shape, dtype=gates.dtype)
-    dc_prev = np.empty(c_prev.shape, dtype=gates.dtype)
-    _lstm_backward_loop(dh, dc, c_prev, gates, tanh_c, _one(gates), da, dc_prev)
-    return da, dc_prev
+def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
+    """Kernel for "lstm_gates_backward": the whole backward gate math in one pass (into ``out`` if given)."""
+    one = _one(gates)
+    shapes = (gates.shape, c_prev.shape)
+    if out is None:
+        out = tuple(np.empty(shape, dtype=gates.dtype) for shape in shapes)
+    else:
+        check_out(out, shapes, gates.dtype, "lstm_gates_backward")
+    da, dc_prev = out
+    _lstm_backward_loop(dh, dc, c_prev, gates, tanh_c, one, da, dc_prev)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,22 +24,27 @@ from __future__ import annotations
 
 from scratchlm import backend
 from scratchlm.layers.activations import sigmoid
+from scratchlm.layers.results import write_results
 from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 4
 
 
-def lstm_gates_forward(a, c_prev):
+def lstm_gates_forward(a, c_prev, out=None):
     """Kernel seam "lstm_gates_forward": the pointwise part of one LSTM step.
 
     Args:
         a: (B, 4H) gate pre-activations [a_i, a_f, a_g, a_o].
         c_prev: (B, H) previous cell state.
+        out: optional tuple (h, c, gates, tanh_c) of arrays shaped like the results, to write
+            them into (the sequence loop passes slices of its time-major buffers, which saves
+            a copy of every result at every step). They must not overlap ``a`` or ``c_prev``.
 
     Returns:
         h: (B, H), c: (B, H),
         gates: (B, 4H) the activated gates [i, f, g, o],
         tanh_c: (B, H) tanh(c), kept for the backward pass.
+        When ``out`` is given, it is returned, filled.
     """
     xp = backend.xp()
     hidden = c_prev.shape[1]
@@ -48,19 +53,22 @@ def lstm_gates_forward(a, c_prev):
     i, f, g, o = (gates[:, k * hidden : (k + 1) * hidden] for k in range(4))
     c = f * c_prev + i * g
     tanh_c = xp.tanh(c)
-    return o * tanh_c, c, gates, tanh_c
+    return write_results(out, (o * tanh_c, c, gates, tanh_c))
 
 
-def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c):
+def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
     """Kernel seam "lstm_gates_backward": backward of lstm_gates_forward.
 
     Args:
         dh: (B, H) gradient reaching h_t.  dc: (B, H) gradient reaching c_t from step t+1.
         c_prev: (B, H).  gates: (B, 4H) [i, f, g, o].  tanh_c: (B, H).
+        out: optional tuple (da, dc_prev) of arrays to write the results into, as in
+            lstm_gates_forward; they must not overlap the inputs.
 
     Returns:
         da: (B, 4H) gradient of the pre-activations.
         dc_prev: (B, H) gradient reaching c_{t-1}.
+        When ``out`` is given, it is returned, filled.
     """
     xp = backend.xp()
     hidden = c_prev.shape[1]
@@ -71,7 +79,7 @@ def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c):
     da[:, hidden : 2 * hidden] = dc_total * c_prev * f * (1.0 - f)
     da[:, 2 * hidden : 3 * hidden] = dc_total * i * (1.0 - g * g)
     da[:, 3 * hidden :] = dh * tanh_c * o * (1.0 - o)
-    return da, dc_total * f
+    return write_results(out, (da, dc_total * f))
 
 
 def _check_state(state, name, batch, hidden, dtype):
@@ -147,15 +155,18 @@ def lstm_forward(x, state0, params):
 
     # Time-major inside, so that each step reads and writes one contiguous (B, .) block.
     x_tm = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, E)
-    # (T, B, 4H): the input part of a_t for every t at once,
-    # as one (T*B, E) @ (E, G*H) product (a 3-D @ would loop over t with small products)
-    ax = (x_tm.reshape(time * batch, -1) @ params["weight_ih"].T).reshape(time, batch, -1)
-    ax += params["bias_ih"] + params["bias_hh"]
     hs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # hs_tm[t + 1] = h_t, hs_tm[0] = h0
     cs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # likewise for c
     gates_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x.dtype)
     tanh_cs_tm = xp.empty((time, batch, hidden), dtype=x.dtype)
     hs_tm[0], cs_tm[0] = h0, c0
+    # The input part W_ih x_t of a_t for every t at once, as one (T*B, E) @ (E, 4H) product (a
+    # 3-D @ would loop over t with small products). It is written into the buffer that will
+    # hold the gates: step t reads its part before overwriting it with the activated gates, so
+    # no second (T, B, 4H) array is needed.
+    xp.matmul(x_tm.reshape(time * batch, input_size), params["weight_ih"].T,
+              out=gates_tm.reshape(time * batch, NUM_GATES * hidden))
+    bias = params["bias_ih"] + params["bias_hh"]
     # A contiguous copy of W_hh^T, made once per sequence: BLAS multiplies by it up to 2x faster
     # than by the transposed view, and this product runs at every step.
     weight_hh_t = xp.ascontiguousarray(params["weight_hh"].T)
@@ -164,8 +175,9 @@ def lstm_forward(x, state0, params):
     a = xp.empty((batch, NUM_GATES * hidden), dtype=x.dtype)
     for t in range(time):
         xp.matmul(hs_tm[t], weight_hh_t, out=a)
-        a += ax[t]
-        hs_tm[t + 1], cs_tm[t + 1], gates_tm[t], tanh_cs_tm[t] = gates_forward(a, cs_tm[t])
+        a += gates_tm[t]  # W_ih x_t
+        a += bias
+        gates_forward(a, cs_tm[t], out=(hs_tm[t + 1], cs_tm[t + 1], gates_tm[t], tanh_cs_tm[t]))
 
     hs = xp.ascontiguousarray(hs_tm[1:].transpose(1, 0, 2))
     state_T = (hs_tm[time].copy(), cs_tm[time].copy())
@@ -201,10 +213,14 @@ def lstm_backward(dhs, dstate_T, cache):
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     da_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)
     weight_hh = params["weight_hh"]
-    dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)  # reused by every step, as a is forward
+    # Buffers reused by every step, as a is in the forward pass. dc_{t-1} is written into the
+    # one of the pair that does not hold dc_t (a kernel's outputs must not overlap its inputs).
+    dh = xp.empty((batch, hidden), dtype=x_tm.dtype)
+    dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)
+    dc_pair = (xp.empty((batch, hidden), dtype=x_tm.dtype), xp.empty((batch, hidden), dtype=x_tm.dtype))
     for t in reversed(range(time)):
-        dh = dhs_tm[t] + dh_next
-        da_tm[t], dc_next = gates_backward(dh, dc_next, cs_tm[t], gates_tm[t], tanh_cs_tm[t])
+        xp.add(dhs_tm[t], dh_next, out=dh)
+        _, dc_next = gates_backward(dh, dc_next, cs_tm[t], gates_tm[t], tanh_cs_tm[t], out=(da_tm[t], dc_pair[t % 2]))
         dh_next = xp.matmul(da_tm[t], weight_hh, out=dh_prev)
 
     # All steps' weight gradients in one product each: rows are the (t, b) pairs.
