@@ -14,6 +14,10 @@ because repeated token ids are exactly where a scatter-add goes wrong.
 
 Then the whole model: RNNLM's loss and every gradient under the numba backend equal those under
 the numpy backend. The CuPy cases skip without CuPy or a GPU.
+
+"cupy-emulated" runs the same op cases on scratchlm/kernels/cupy_ops.py executed on the CPU
+(tests/cupy_emulator.py: NumPy arrays, each kernel's CUDA C body compiled as C++ with g++), so
+that the CuPy module's wrappers and kernel arithmetic are checked on machines without a GPU too.
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ from scratchlm import backend
 from scratchlm.layers import embedding, gru, lstm, rnn
 from scratchlm.layers import softmax_cross_entropy as sce
 
+import cupy_emulator
+
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
 SHAPE_SEEDS = range(4)
 
@@ -34,9 +40,13 @@ def _available(name: str) -> bool:
     return name in backend.available()
 
 
-BACKEND_PARAMS = [
+MODEL_BACKEND_PARAMS = [  # backends a whole model can run under
     pytest.param("numba", marks=pytest.mark.skipif(not _available("numba"), reason="numba is not installed")),
     pytest.param("cupy", marks=pytest.mark.skipif(not _available("cupy"), reason="CuPy or a CUDA GPU is missing")),
+]
+BACKEND_PARAMS = MODEL_BACKEND_PARAMS + [  # kernel tables the op cases run on
+    pytest.param("cupy-emulated", marks=pytest.mark.skipif(not cupy_emulator.compiler_available(),
+                                                            reason="g++ is not installed")),
 ]
 
 
@@ -50,6 +60,8 @@ def numpy_backend():
 
 
 def kernels_of(backend_name: str) -> dict:
+    if backend_name == "cupy-emulated":
+        return cupy_emulator.load_cupy_ops().KERNELS
     return importlib.import_module(f"scratchlm.kernels.{backend_name}_ops").KERNELS
 
 
@@ -297,7 +309,7 @@ def model_loss_and_grads(backend_name, cell, dtype, tie_weights):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+@pytest.mark.parametrize("backend_name", MODEL_BACKEND_PARAMS)
 def test_rnnlm_loss_and_grads_agree_across_backends(backend_name, cell, dtype):
     tie_weights = cell == "lstm"
     want_loss, want_grads, _ = model_loss_and_grads("numpy", cell, dtype, tie_weights)
