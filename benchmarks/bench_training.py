@@ -17,7 +17,8 @@ What is measured
   a shared machine hits all of them; a ratio is computed within each round and the median over
   rounds is reported. Compare ratios, not absolute numbers from different runs.
 * **Threads**: one BLAS/OpenMP thread on every side (``threadpoolctl`` for NumPy's BLAS and
-  OpenMP pools, ``torch.set_num_threads(1)`` for PyTorch). The package itself never fixes a
+  OpenMP pools, ``numba.set_num_threads(1)`` for the numba backend's parallel loops,
+  ``torch.set_num_threads(1)`` for PyTorch). The package itself never fixes a
   thread count; only this benchmark does.
 * **Achieved GFLOP/s**: matrix-multiply FLOPs of one training step (3x the forward matmuls:
   forward, gradient w.r.t. inputs, gradient w.r.t. weights) divided by its time, next to a
@@ -306,6 +307,14 @@ def pin_one_thread():
         restorers.append(threadpool_limits(limits=1).restore_original_limits)
     except ImportError:
         print("warning: threadpoolctl is not installed; BLAS may use several threads", file=sys.stderr)
+    try:
+        import numba
+
+        previous_numba = numba.get_num_threads()
+        numba.set_num_threads(1)
+        restorers.append(lambda: numba.set_num_threads(previous_numba))
+    except ImportError:
+        pass
     if torch_available():
         import torch
 

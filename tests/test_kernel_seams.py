@@ -16,6 +16,8 @@ DOCUMENTED_OPS = {
     "lstm_gates_backward",
     "gru_gates_forward",
     "gru_gates_backward",
+    "step_matmul_prepare",
+    "step_matmul",
 }
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from scratchlm import backend
-from scratchlm.layers import embedding, gru, lstm, rnn
+from scratchlm.layers import embedding, gru, lstm, rnn, step_matmul
 from scratchlm.layers import softmax_cross_entropy as sce
 
 import cupy_emulator
@@ -192,7 +192,7 @@ def check_op(backend_name, op, seed, dtype, strided=False):
 
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
 def test_every_registered_op_has_a_conformance_case(backend_name):
-    missing = sorted(set(kernels_of(backend_name)) - set(CASES))
+    missing = sorted(set(kernels_of(backend_name)) - set(CASES) - set(STEP_MATMUL_OPS))
     assert not missing, f"{backend_name} registers ops without a conformance case here: {missing}"
 
 
@@ -200,7 +200,7 @@ def test_every_registered_op_has_a_conformance_case(backend_name):
 @pytest.mark.parametrize("seed", SHAPE_SEEDS)
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
 def test_kernels_match_reference(backend_name, seed, dtype):
-    for op in sorted(kernels_of(backend_name)):
+    for op in sorted(set(kernels_of(backend_name)) - set(STEP_MATMUL_OPS)):  # those have their own test
         check_op(backend_name, op, seed, dtype)
 
 
@@ -210,6 +210,79 @@ def test_gate_kernels_accept_strided_inputs(backend_name, dtype):
     for op in GATE_OPS:
         if op in kernels_of(backend_name):
             check_op(backend_name, op, seed=7, dtype=dtype, strided=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The recurrent step's product: a pair of ops, prepare W once, then multiply by it
+# --------------------------------------------------------------------------------------------
+
+STEP_MATMUL_OPS = ("step_matmul_prepare", "step_matmul")
+
+
+def step_matmul_pair(implementation):
+    if implementation == "reference":
+        return step_matmul.step_matmul_prepare, step_matmul.step_matmul
+    kernels = kernels_of(implementation)
+    if not set(STEP_MATMUL_OPS) <= set(kernels):
+        pytest.skip(f"{implementation} has no step_matmul kernels")
+    return kernels["step_matmul_prepare"], kernels["step_matmul"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("implementation", [pytest.param("reference")] + BACKEND_PARAMS)
+def test_step_matmul_equals_the_matrix_product(implementation, seed, dtype):
+    """out = x @ W against NumPy's float64 product, over shapes that leave partial row tiles and
+    partial column panels (B up to 20, N up to 90), K = 0 included, W as a transposed view (as
+    W_hh.T is passed) or contiguous, x and out contiguous or strided."""
+    prepare, multiply = step_matmul_pair(implementation)
+    rng = np.random.default_rng(500 + seed)
+    batch, inner, columns = int(rng.integers(1, 21)), int(rng.integers(0, 71)), int(rng.integers(1, 91))
+    make = Inputs(seed, dtype, strided=bool(seed % 2))
+    x = make.normal(batch, inner)
+    weight = make.normal(columns, inner).T if seed % 3 else make.normal(inner, columns)
+    want = (x.astype(np.float64) @ weight.astype(np.float64)).astype(dtype)
+    wide = to_device(np.full((batch, 2 * columns), 7.0, dtype=dtype), implementation)
+    out = wide[:, ::2] if seed % 4 == 1 else wide[:, :columns]
+    prepared = prepare(to_device(weight, implementation))
+    returned = multiply(to_device(x, implementation), prepared, out=out)
+    assert returned is out
+    assert_close(out, want, dtype, f"{implementation} step_matmul {batch}x{inner}x{columns} seed {seed}")
+    if seed % 4 != 1:
+        assert (backend.asnumpy(wide)[:, columns:] == 7.0).all(), "step_matmul wrote outside out"
+
+
+def test_numba_step_matmul_splits_large_products_over_threads_correctly():
+    numba = pytest.importorskip("numba")
+    from scratchlm.kernels import packed_matmul
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("Numba has one thread on this machine")
+    prepare, multiply = step_matmul_pair("numba")
+    rng = np.random.default_rng(9)
+    x, weight = rng.standard_normal((19, 300)), rng.standard_normal((300, 777))
+    assert x.shape[0] * x.shape[1] * weight.shape[1] >= packed_matmul.PARALLEL_MIN_MULTIPLY_ADDS
+    previous = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        out = multiply(x, prepare(weight), out=np.empty((19, 777)))
+    finally:
+        numba.set_num_threads(previous)
+    assert_close(out, x @ weight, np.float64, "parallel step_matmul")
+
+
+def test_numba_step_matmul_rejects_mismatched_arguments():
+    pytest.importorskip("numba")
+    prepare, multiply = step_matmul_pair("numba")
+    prepared = prepare(np.ones((4, 6)))
+    with pytest.raises(ValueError, match=r"x must be a \(B, 4\) float64 array"):
+        multiply(np.ones((3, 5)), prepared, out=np.empty((3, 6)))
+    with pytest.raises(ValueError, match=r"out\[0\] must be an array of shape \(3, 6\)"):
+        multiply(np.ones((3, 4)), prepared, out=np.empty((3, 7)))
+    with pytest.raises(TypeError, match="numba step_matmul_prepare"):
+        multiply(np.ones((3, 4)), np.ones((4, 6)), out=np.empty((3, 6)))
+    with pytest.raises(TypeError, match="float32 and float64"):
+        prepare(np.ones((4, 6), dtype=np.float16))
 
 
 OUT_OPS = ["lstm_gates_forward", "lstm_gates_backward"]  # the ops with an ``out=`` argument

@@ -32,12 +32,18 @@ op name                         reference, arguments -> results
                                 -> (h (B, H), gates (B, 3H) = [r, z, n])
 "gru_gates_backward"            layers.gru.gru_gates_backward(dh (B, H), h_prev (B, H), gates (B, 3H),
                                 ah_n (B, H)) -> (dax (B, 3H), dah (B, 3H), dh_prev_direct (B, H))
+"step_matmul_prepare"           layers.step_matmul.step_matmul_prepare(weight (K, N)) -> prepared, an
+                                object only the same backend's "step_matmul" reads (once per sequence)
+"step_matmul"                   layers.step_matmul.step_matmul(x (B, K), prepared, out (B, N)) -> out,
+                                out = x @ weight (every step: h W_hh^T forward, da W_hh backward)
 ==============================  ===========================================================================
 
 Which backend replaces what: ``numba_ops`` registers every op above except "rnn_gates_forward"
 (a single ``np.tanh`` call, which a Numba loop cannot beat: scalar ``tanh`` in Numba is tens of
-times slower than NumPy's vectorised one); ``cupy_ops`` registers the same eight. Measurements
-and the reasons behind each choice are in docs/benchmarks.md.
+times slower than NumPy's vectorised one); its "step_matmul" pair packs the weight once per
+sequence for an inner kernel of its own (``packed_matmul.py``). ``cupy_ops`` registers the
+pointwise ops and leaves the products to CuPy's ``matmul`` (cuBLAS). Measurements and the
+reasons behind each choice are in docs/benchmarks.md.
 
 Inside the sequence functions the per-step arguments are slices of time-major buffers
 (``buffer[t]``, C-contiguous (B, .) blocks); ``a`` already includes both biases for the RNN

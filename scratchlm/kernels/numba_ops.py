@@ -27,6 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from scratchlm.kernels import packed_matmul
 from scratchlm.layers.results import check_out
 
 SUPPORTED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
@@ -342,6 +343,45 @@ def gru_gates_backward(dh, h_prev, gates, ah_n):
     return dax, dah, dh_direct
 
 
+# --------------------------------------------------------------------------------------------
+# The recurrent step's product, with the weight packed once per sequence
+# --------------------------------------------------------------------------------------------
+
+
+class PackedWeight:
+    """A (K, N) matrix packed into column panels (scratchlm/kernels/packed_matmul.py)."""
+
+    def __init__(self, weight):
+        _one(weight)
+        self.shape = tuple(weight.shape)
+        self.dtype = weight.dtype
+        self.panels = packed_matmul.pack(weight)
+
+
+def step_matmul_prepare(weight):
+    """Kernel for "step_matmul_prepare": pack W once; every step then reads the packed panels."""
+    return PackedWeight(weight)
+
+
+def step_matmul(x, prepared, out):
+    """Kernel for "step_matmul": out = x @ W with W packed by step_matmul_prepare.
+
+    The shapes are checked here, before the loops run (they do not check bounds).
+    """
+    if not isinstance(prepared, PackedWeight):
+        raise TypeError(f"step_matmul needs the result of the numba step_matmul_prepare, got {type(prepared).__name__}")
+    rows_k, columns = prepared.shape
+    if x.ndim != 2 or x.shape[1] != rows_k or x.dtype != prepared.dtype:
+        raise ValueError(f"step_matmul: x must be a (B, {rows_k}) {prepared.dtype} array, got shape "
+                         f"{x.shape} and dtype {x.dtype}")
+    check_out((out,), [(x.shape[0], columns)], prepared.dtype, "step_matmul")
+    target = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
+    packed_matmul.matmul(np.ascontiguousarray(x), prepared.panels, columns, target)
+    if target is not out:
+        out[...] = target
+    return out
+
+
 KERNELS = {
     "embedding_scatter_add": embedding_scatter_add,
     "softmax_cross_entropy_forward": softmax_cross_entropy_forward,
@@ -351,4 +391,6 @@ KERNELS = {
     "lstm_gates_backward": lstm_gates_backward,
     "gru_gates_forward": gru_gates_forward,
     "gru_gates_backward": gru_gates_backward,
+    "step_matmul_prepare": step_matmul_prepare,
+    "step_matmul": step_matmul,
 }

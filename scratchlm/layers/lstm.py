@@ -25,6 +25,7 @@ from __future__ import annotations
 from scratchlm import backend
 from scratchlm.layers.activations import sigmoid
 from scratchlm.layers.results import write_results
+from scratchlm.layers.step_matmul import step_matmul, step_matmul_prepare
 from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 4
@@ -167,14 +168,15 @@ def lstm_forward(x, state0, params):
     xp.matmul(x_tm.reshape(time * batch, input_size), params["weight_ih"].T,
               out=gates_tm.reshape(time * batch, NUM_GATES * hidden))
     bias = params["bias_ih"] + params["bias_hh"]
-    # A contiguous copy of W_hh^T, made once per sequence: BLAS multiplies by it up to 2x faster
-    # than by the transposed view, and this product runs at every step.
-    weight_hh_t = xp.ascontiguousarray(params["weight_hh"].T)
+    # W_hh^T, prepared once per sequence for the product that runs at every step
+    # (scratchlm/layers/step_matmul.py).
+    weight_hh_t = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"].T)
+    recurrent_product = backend.kernel("step_matmul", step_matmul)
     # One buffer for every step's a_t: a fresh (B, 4H) array per step costs the allocator (and,
     # for large blocks, the kernel's page faults) more than the arithmetic around it.
     a = xp.empty((batch, NUM_GATES * hidden), dtype=x.dtype)
     for t in range(time):
-        xp.matmul(hs_tm[t], weight_hh_t, out=a)
+        recurrent_product(hs_tm[t], weight_hh_t, out=a)
         a += gates_tm[t]  # W_ih x_t
         a += bias
         gates_forward(a, cs_tm[t], out=(hs_tm[t + 1], cs_tm[t + 1], gates_tm[t], tanh_cs_tm[t]))
@@ -212,7 +214,8 @@ def lstm_backward(dhs, dstate_T, cache):
         dc_next = xp.zeros((batch, hidden), dtype=x_tm.dtype)
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     da_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)
-    weight_hh = params["weight_hh"]
+    weight_hh = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"])
+    recurrent_product = backend.kernel("step_matmul", step_matmul)
     # Buffers reused by every step, as a is in the forward pass. dc_{t-1} is written into the
     # one of the pair that does not hold dc_t (a kernel's outputs must not overlap its inputs).
     dh = xp.empty((batch, hidden), dtype=x_tm.dtype)
@@ -221,7 +224,7 @@ def lstm_backward(dhs, dstate_T, cache):
     for t in reversed(range(time)):
         xp.add(dhs_tm[t], dh_next, out=dh)
         _, dc_next = gates_backward(dh, dc_next, cs_tm[t], gates_tm[t], tanh_cs_tm[t], out=(da_tm[t], dc_pair[t % 2]))
-        dh_next = xp.matmul(da_tm[t], weight_hh, out=dh_prev)
+        dh_next = recurrent_product(da_tm[t], weight_hh, out=dh_prev)
 
     # All steps' weight gradients in one product each: rows are the (t, b) pairs.
     da_rows = da_tm.reshape(time * batch, NUM_GATES * hidden)

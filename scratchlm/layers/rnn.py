@@ -23,6 +23,7 @@ which truly depends on the previous step, runs inside the loop.
 from __future__ import annotations
 
 from scratchlm import backend
+from scratchlm.layers.step_matmul import step_matmul, step_matmul_prepare
 from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 1
@@ -103,11 +104,13 @@ def rnn_forward(x, h0, params):
     ax += params["bias_ih"] + params["bias_hh"]
     hs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # hs_tm[t + 1] = h_t, hs_tm[0] = h0
     hs_tm[0] = h0
-    # A contiguous copy of W_hh^T, made once per sequence: BLAS multiplies by it up to 2x faster
-    # than by the transposed view, and this product runs at every step.
-    weight_hh_t = xp.ascontiguousarray(params["weight_hh"].T)
+    # W_hh^T, prepared once per sequence for the product that runs at every step
+    # (scratchlm/layers/step_matmul.py).
+    weight_hh_t = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"].T)
+    recurrent_product = backend.kernel("step_matmul", step_matmul)
+    a = xp.empty((batch, hidden), dtype=x.dtype)  # reused by every step
     for t in range(time):
-        a = hs_tm[t] @ weight_hh_t
+        recurrent_product(hs_tm[t], weight_hh_t, out=a)
         a += ax[t]
         hs_tm[t + 1] = gates_forward(a)
 
@@ -137,11 +140,13 @@ def rnn_backward(dhs, dh_T, cache):
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     da_tm = xp.empty((time, batch, hidden), dtype=x_tm.dtype)
     dh_next = xp.zeros((batch, hidden), dtype=x_tm.dtype) if dh_T is None else dh_T
-    weight_hh = params["weight_hh"]
+    weight_hh = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"])
+    recurrent_product = backend.kernel("step_matmul", step_matmul)
+    dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)  # reused by every step
     for t in reversed(range(time)):
         dh = dhs_tm[t] + dh_next
         da_tm[t] = gates_backward(dh, hs_tm[t + 1])
-        dh_next = da_tm[t] @ weight_hh
+        dh_next = recurrent_product(da_tm[t], weight_hh, out=dh_prev)
 
     # All steps' weight gradients in one product each: rows are the (t, b) pairs.
     da_rows = da_tm.reshape(time * batch, hidden)
