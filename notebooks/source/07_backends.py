@@ -7,7 +7,7 @@
 # | backend | arrays | what runs |
 # | --- | --- | --- |
 # | `numpy` | NumPy, CPU | the reference code, as written in the layers |
-# | `numba` | NumPy, CPU | the same, with hot spots (gate math, scatter-add, softmax) replaced by fused Numba loops |
+# | `numba` | NumPy, CPU | the same, with hot spots (gate math, scatter-add, softmax) replaced by fused Numba loops, and the recurrent step's product by a kernel that packs W_hh once per sequence |
 # | `cupy`  | CuPy, GPU  | arrays on the GPU; the same hot spots as CuPy kernels |
 #
 # A layer never imports NumPy or CuPy itself: it asks `backend.xp()` for the array module and
@@ -128,10 +128,11 @@ fig
 # %% [markdown]
 # ## Reading the numbers
 #
-# - On the CPU most of a step is matrix products, which NumPy already hands to BLAS; Numba can only
-#   speed up what lies between them (the gate arithmetic, the scatter-add, the softmax), so its
-#   gain grows with the share of that elementwise work: largest for small batches and for the
-#   LSTM and GRU, whose gates are more arithmetic per step.
+# - On the CPU most of a step is matrix products, which NumPy hands to BLAS. Numba speeds up what
+#   lies between them (the gate arithmetic, the scatter-add, the softmax), and one product BLAS
+#   does poorly: the recurrent step's `h_{t-1} W_hh^T` (and `da_t W_hh` backward), a few rows times
+#   the same weight at every step, where BLAS copies the whole weight into its own layout at every
+#   call. The numba backend copies it once per sequence (`scratchlm/kernels/packed_matmul.py`).
 # - On a GPU the time per step at small sizes is dominated by launching kernels (one per operation
 #   per time step); the GPU pays off when the batch and hidden size are large enough to fill it.
 # - The measurements behind the engine's own claims, on fixed hardware and against PyTorch, are in

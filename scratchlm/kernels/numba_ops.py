@@ -12,12 +12,17 @@ What changes is how the work is scheduled, following what was measured on the be
 * **Everything else is fused.** The backward gate math has no transcendentals at all: one Numba
   loop reads each input once and writes each output once, where the reference makes a
   temporary array for every ``*`` and ``-``.
+* **The recurrent step's product has a kernel of its own.** BLAS repacks the weight at every
+  call; with a batch of rows that costs a third of the step's product. ``step_matmul_prepare``
+  packs W_hh once per sequence and ``step_matmul`` multiplies by the packed panels
+  (scratchlm/kernels/packed_matmul.py).
 * **Same arithmetic, same order.** The loops repeat the reference's operations in the reference's
   order and in the arrays' own precision (``one`` below is 1 in the array dtype, so float32
   math stays float32, as it does in NumPy). Numba does not contract ``a * b + c`` into a fused
   multiply-add unless fastmath is on, and it is off here, so the results match the reference
   to the last bit or nearly so (the conformance tests allow 1e-12 relative in float64 and 1e-5
-  in float32).
+  in float32). The step product is the exception: it uses fused multiply-adds and its own
+  summation order, so it differs from BLAS in the last bits, well inside those bounds.
 
 Every kernel is compiled on first use for the dtypes and layouts it meets and cached on disk
 (``cache=True``), so later processes load it in milliseconds.
