@@ -1,10 +1,12 @@
-"""The hot pointwise parts of the layers really go through backend.kernel, under the op names
-documented in scratchlm/kernels/__init__.py, so a backend's kernel replaces exactly them."""
+"""The hot parts of a training step (the layers' pointwise math and step products, the SGD
+update) really go through backend.kernel, under the op names documented in
+scratchlm/kernels/__init__.py, so a backend's kernel replaces exactly them."""
 import numpy as np
 
 import scratchlm.kernels
 from scratchlm import backend
 from scratchlm.models import RNNLM
+from scratchlm.train.optimizers import SGD
 
 DOCUMENTED_OPS = {
     "embedding_scatter_add",
@@ -18,6 +20,7 @@ DOCUMENTED_OPS = {
     "gru_gates_backward",
     "step_matmul_prepare",
     "step_matmul",
+    "sgd_update",
 }
 
 
@@ -33,7 +36,9 @@ def test_every_documented_op_is_requested_by_a_training_step(monkeypatch):
     rng = np.random.default_rng(0)
     inputs, targets = rng.integers(0, 7, size=(2, 3)), rng.integers(0, 7, size=(2, 3))
     for cell in ("rnn", "lstm", "gru"):
-        RNNLM(7, 3, 4, cell=cell, dtype="float64").loss_and_grads(inputs, targets)
+        model = RNNLM(7, 3, 4, cell=cell, dtype="float64")
+        _, grads, _ = model.loss_and_grads(inputs, targets)
+        SGD(lr=0.1).step(model.params, grads)
     assert requested == DOCUMENTED_OPS
     for op in DOCUMENTED_OPS:
         assert f'"{op}"' in scratchlm.kernels.__doc__

@@ -192,7 +192,7 @@ def check_op(backend_name, op, seed, dtype, strided=False):
 
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
 def test_every_registered_op_has_a_conformance_case(backend_name):
-    missing = sorted(set(kernels_of(backend_name)) - set(CASES) - set(STEP_MATMUL_OPS))
+    missing = sorted(set(kernels_of(backend_name)) - set(CASES) - set(OPS_WITH_OWN_TESTS))
     assert not missing, f"{backend_name} registers ops without a conformance case here: {missing}"
 
 
@@ -200,7 +200,7 @@ def test_every_registered_op_has_a_conformance_case(backend_name):
 @pytest.mark.parametrize("seed", SHAPE_SEEDS)
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
 def test_kernels_match_reference(backend_name, seed, dtype):
-    for op in sorted(set(kernels_of(backend_name)) - set(STEP_MATMUL_OPS)):  # those have their own test
+    for op in sorted(set(kernels_of(backend_name)) - set(OPS_WITH_OWN_TESTS)):
         check_op(backend_name, op, seed, dtype)
 
 
@@ -217,6 +217,7 @@ def test_gate_kernels_accept_strided_inputs(backend_name, dtype):
 # --------------------------------------------------------------------------------------------
 
 STEP_MATMUL_OPS = ("step_matmul_prepare", "step_matmul")
+OPS_WITH_OWN_TESTS = STEP_MATMUL_OPS + ("sgd_update",)  # not of the CASES form (a pair; in place)
 
 
 def step_matmul_pair(implementation):
@@ -283,6 +284,26 @@ def test_numba_step_matmul_rejects_mismatched_arguments():
         multiply(np.ones((3, 4)), np.ones((4, 6)), out=np.empty((3, 6)))
     with pytest.raises(TypeError, match="float32 and float64"):
         prepare(np.ones((4, 6), dtype=np.float16))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_sgd_update_kernel_equals_the_reference_to_the_bit(backend_name, dtype):
+    from scratchlm.train.optimizers import sgd_update
+
+    kernel = kernels_of(backend_name).get("sgd_update")
+    if kernel is None:
+        pytest.skip(f"{backend_name} has no sgd_update kernel")
+    make = Inputs(21, dtype, strided=False)
+    for shape, strided in (((7, 5), False), ((13,), False), ((6, 4), True)):
+        param, grad = make.normal(*shape), make.normal(*shape)
+        if strided:
+            param, grad = make.normal(shape[0], 2 * shape[1])[:, ::2], make.normal(shape[0], 2 * shape[1])[:, ::2]
+        want = param.copy()
+        sgd_update(want, grad, 0.37)
+        got = to_device(param.copy(), backend_name)
+        assert kernel(got, to_device(grad, backend_name), 0.37) is None
+        np.testing.assert_array_equal(backend.asnumpy(got), want, err_msg=f"{backend_name} sgd_update {shape}")
 
 
 OUT_OPS = ["lstm_gates_forward", "lstm_gates_backward"]  # the ops with an ``out=`` argument

@@ -36,6 +36,8 @@ op name                         reference, arguments -> results
                                 object only the same backend's "step_matmul" reads (once per sequence)
 "step_matmul"                   layers.step_matmul.step_matmul(x (B, K), prepared, out (B, N)) -> out,
                                 out = x @ weight (every step: h W_hh^T forward, da W_hh backward)
+"sgd_update"                    train.optimizers.sgd_update(param, grad, lr) -> None; param -= lr * grad
+                                in place (the one seam that changes an input)
 ==============================  ===========================================================================
 
 Which backend replaces what: ``numba_ops`` registers every op above except "rnn_gates_forward"

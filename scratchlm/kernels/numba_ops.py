@@ -387,6 +387,31 @@ def step_matmul(x, prepared, out):
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# The plain SGD update, in one pass
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _subtract_scaled(param, grad, lr):
+    for i in range(param.shape[0]):
+        param[i] -= lr * grad[i]
+
+
+def sgd_update(param, grad, lr):
+    """Kernel for "sgd_update": param -= lr * grad in one pass, without NumPy's temporary.
+
+    The arithmetic is NumPy's for a Python-float lr (lr rounded to the array dtype, a product,
+    then a difference), so the result is the same to the bit. Arrays that are not contiguous, or differ in shape or
+    dtype, take the reference's path.
+    """
+    if (param.dtype in SUPPORTED_DTYPES and grad.dtype == param.dtype and grad.shape == param.shape
+            and param.flags.c_contiguous and grad.flags.c_contiguous):
+        _subtract_scaled(param.reshape(-1), grad.reshape(-1), param.dtype.type(lr))
+    else:
+        param -= lr * grad
+
+
 KERNELS = {
     "embedding_scatter_add": embedding_scatter_add,
     "softmax_cross_entropy_forward": softmax_cross_entropy_forward,
@@ -398,4 +423,5 @@ KERNELS = {
     "gru_gates_backward": gru_gates_backward,
     "step_matmul_prepare": step_matmul_prepare,
     "step_matmul": step_matmul,
+    "sgd_update": sgd_update,
 }

@@ -22,6 +22,15 @@ import numpy as np
 from scratchlm import backend
 
 
+def sgd_update(param, grad, lr) -> None:
+    """Kernel seam "sgd_update": theta <- theta - eta * g, in place.
+
+    The one seam that changes an input: ``param`` is updated where it is, as every optimizer
+    does. NumPy makes ``lr * grad`` as a temporary array first; a backend may do it in one pass.
+    """
+    param -= lr * grad
+
+
 class Optimizer:
     """Base class: a learning rate, per-parameter state, and ``step(params, grads)``.
 
@@ -118,8 +127,9 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
 
     def _update(self, name, param, grad):
+        update = backend.kernel("sgd_update", sgd_update)
         if self.momentum == 0.0:
-            param -= self.lr * grad
+            update(param, grad, self.lr)
             return
         velocities = self.state["momentum"]
         if name not in velocities:
@@ -127,7 +137,7 @@ class SGD(Optimizer):
         else:
             velocities[name] *= self.momentum
             velocities[name] += grad
-        param -= self.lr * velocities[name]
+        update(param, velocities[name], self.lr)
 
     def hyperparameters(self):
         return {"lr": self.lr, "momentum": self.momentum}
