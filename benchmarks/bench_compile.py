@@ -40,7 +40,13 @@ def inputs(op, dtype):
         "lstm_gates_backward": (r(B, H), r(B, H), r(B, H), r(B, 4 * H), r(B, H)),
         "gru_gates_forward": (r(B, 3 * H), r(B, 3 * H), r(B, H)),
         "gru_gates_backward": (r(B, H), r(B, H), r(B, 3 * H), r(B, H)),
+        "step_matmul_prepare": (r(H, 4 * H),),
+        "step_matmul": (r(B, H), numba_ops.step_matmul_prepare(r(H, 4 * H)), np.empty((B, 4 * H), dtype)),
+        "sgd_update": (r(B, H), r(B, H), 0.1),
     }[op]
+
+# A product big enough for the threaded variant of step_matmul (packed_matmul.PARALLEL_MIN_...).
+LARGE = (64, 256, 256)
 
 seconds = {}
 for dtype in ("float32", "float64"):
@@ -49,6 +55,12 @@ for dtype in ("float32", "float64"):
         tick = time.perf_counter()
         kernel(*args)
         seconds[f"{op} {dtype}"] = time.perf_counter() - tick
+    m, k, n = LARGE
+    a, w = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    prepared, out = numba_ops.step_matmul_prepare(w), np.empty((m, n), dtype)
+    tick = time.perf_counter()
+    numba_ops.step_matmul(a, prepared, out)
+    seconds[f"step_matmul, threaded {dtype}"] = time.perf_counter() - tick
 print(json.dumps({"import": import_seconds, "first_calls": seconds}))
 """
 
