@@ -22,7 +22,7 @@ from __future__ import annotations
 import cupy
 import cupyx
 
-from scratchlm.layers.results import check_out
+from scratchlm.layers.results import out_arrays
 
 # ElementwiseKernel compiles on first call (and caches on disk), so defining them here is cheap.
 # "raw" arguments are indexed by hand; the loop index i runs over the (B, H) non-raw arguments.
@@ -132,10 +132,11 @@ def _contiguous(*arrays):
 
 
 def _require_contiguous(out, what):
-    """The kernels write their raw outputs as C-contiguous blocks; a strided ``out`` would be garbled."""
+    """``out`` itself, if C-contiguous: the kernels write their raw outputs as contiguous blocks."""
     for k, array in enumerate(out):
         if not array.flags.c_contiguous:
             raise ValueError(f"{what}: out[{k}] must be C-contiguous")
+    return out
 
 
 def lstm_gates_forward(a, c_prev, out=None):
@@ -146,11 +147,7 @@ def lstm_gates_forward(a, c_prev, out=None):
     """
     a, c_prev = _contiguous(a, c_prev)
     shapes = (c_prev.shape, c_prev.shape, a.shape, c_prev.shape)
-    if out is None:
-        out = tuple(cupy.empty(shape, dtype=a.dtype) for shape in shapes)
-    else:
-        check_out(out, shapes, a.dtype, "lstm_gates_forward")
-        _require_contiguous(out, "lstm_gates_forward")
+    out = _require_contiguous(out_arrays(out, shapes, a.dtype, "lstm_gates_forward", cupy.empty), "lstm_gates_forward")
     h, c, gates, tanh_c = out
     _lstm_forward(a, c_prev, c_prev.shape[1], h, c, tanh_c, gates)
     return out
@@ -160,11 +157,7 @@ def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
     """Kernel for "lstm_gates_backward": one launch for da and dc_prev (into ``out`` if given)."""
     dh, dc, c_prev, gates, tanh_c = _contiguous(dh, dc, c_prev, gates, tanh_c)
     shapes = (gates.shape, c_prev.shape)
-    if out is None:
-        out = tuple(cupy.empty(shape, dtype=gates.dtype) for shape in shapes)
-    else:
-        check_out(out, shapes, gates.dtype, "lstm_gates_backward")
-        _require_contiguous(out, "lstm_gates_backward")
+    out = _require_contiguous(out_arrays(out, shapes, gates.dtype, "lstm_gates_backward", cupy.empty), "lstm_gates_backward")
     da, dc_prev = out
     _lstm_backward(dh, dc, c_prev, gates, tanh_c, c_prev.shape[1], dc_prev, da)
     return out

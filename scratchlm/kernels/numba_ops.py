@@ -33,7 +33,7 @@ import numba
 import numpy as np
 
 from scratchlm.kernels import packed_matmul
-from scratchlm.layers.results import check_out
+from scratchlm.layers.results import check_out, out_arrays
 
 SUPPORTED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 
@@ -226,10 +226,7 @@ def lstm_gates_forward(a, c_prev, out=None):
     """
     one, half = _one(a), _half(a)
     shapes = (c_prev.shape, c_prev.shape, a.shape, c_prev.shape)
-    if out is None:
-        out = tuple(np.empty(shape, dtype=a.dtype) for shape in shapes)
-    else:
-        check_out(out, shapes, a.dtype, "lstm_gates_forward")
+    out = out_arrays(out, shapes, a.dtype, "lstm_gates_forward", np.empty)
     h, c, gates, tanh_c = out
     _lstm_tanh_arguments(a, half, gates)
     np.tanh(gates, out=gates)
@@ -260,11 +257,7 @@ def _lstm_backward_loop(dh, dc, c_prev, gates, tanh_c, one, da, dc_prev):
 def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
     """Kernel for "lstm_gates_backward": the whole backward gate math in one pass (into ``out`` if given)."""
     one = _one(gates)
-    shapes = (gates.shape, c_prev.shape)
-    if out is None:
-        out = tuple(np.empty(shape, dtype=gates.dtype) for shape in shapes)
-    else:
-        check_out(out, shapes, gates.dtype, "lstm_gates_backward")
+    out = out_arrays(out, (gates.shape, c_prev.shape), gates.dtype, "lstm_gates_backward", np.empty)
     da, dc_prev = out
     _lstm_backward_loop(dh, dc, c_prev, gates, tanh_c, one, da, dc_prev)
     return out

@@ -28,6 +28,20 @@ def check_out(out, shapes, dtype, what: str):
             )
 
 
+def out_arrays(out, shapes, dtype, what: str, empty) -> tuple:
+    """The arrays a kernel writes its results into: ``out`` checked, or new ones from ``empty``.
+
+    Args:
+        out: the caller's tuple, or None.
+        shapes, dtype, what: as in :func:`check_out`.
+        empty: the array module's ``empty`` (NumPy's or CuPy's).
+    """
+    if out is None:
+        return tuple(empty(shape, dtype=dtype) for shape in shapes)
+    check_out(out, shapes, dtype, what)
+    return out
+
+
 def write_results(out, results: tuple) -> tuple:
     """``results`` itself when ``out`` is None; otherwise copy each result into ``out`` and return it."""
     if out is None:
