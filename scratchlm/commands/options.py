@@ -1,0 +1,70 @@
+"""Argument types for the command line: a value that cannot mean anything is an error, never a
+silent default.
+
+Each factory returns a function for argparse's ``type=``. It raises
+``argparse.ArgumentTypeError`` with the accepted range, and argparse prefixes the flag's name, so
+the user reads, for example::
+
+    scratchlm train: error: argument --epochs: expected an integer >= 1, got '0'
+
+Parsing happens before any work starts, so a bad option never costs a training run.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def _parse_number(text: str, kind: type, expected: str):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def int_at_least(minimum: int):
+    """An integer >= ``minimum`` (``int_at_least(1)`` for counts, sizes, epochs)."""
+    expected = f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        value = _parse_number(text, int, expected)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def float_in(low: float | None = None, high: float | None = None, *, low_open: bool = False, high_open: bool = False):
+    """A finite float in the interval given by ``low``/``high`` (None: unbounded on that side).
+
+    ``low_open=True`` excludes ``low`` itself (``float_in(0, low_open=True)`` is "a float > 0").
+    """
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
+    expected = "a finite number" + (" " + " and ".join(parts) if parts else "")
+
+    def parse(text: str) -> float:
+        value = _parse_number(text, float, expected)
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = expected
+    return parse
+
+
+positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
+positive_float = float_in(0.0, low_open=True)
+non_negative_float = float_in(0.0)
+probability = float_in(0.0, 1.0, low_open=True)
