@@ -20,11 +20,12 @@ What the engine replaces, and where:
     recurrent.py        rnn/lstm/gru forward and backward: time-major buffers, the input product
                         for all t at once, weight gradients as one product over (t, b) rows
     bidirectional.py    the two directions through recurrent.py
-    rows.py             embedding_backward (scatter-add), softmax cross-entropy over rows
+    rows.py             embedding_forward (the lookup, without re-checking ids a model checked at
+                        its entry), embedding_backward (scatter-add), softmax cross-entropy over rows
     (pieces)            sgd_update
 
-The other ops (embedding_forward, linear, dropout) are the textbook's under every backend: one
-indexing or one matrix product, which no engine beats.
+The other ops (linear, dropout) are the textbook's under every backend: one matrix product or
+one mask, which no engine beats.
 
 Inside the engine's ops, the parts that a backend can do faster are *pieces*, each with a NumPy
 version in ``numpy_pieces.py`` / ``step_matmul.py``:
@@ -73,7 +74,7 @@ def engine_ops(backend_name: str) -> dict[str, Callable]:
         for name in names:
             table[f"{name}_forward"] = getattr(module, f"{name}_forward")
             table[f"{name}_backward"] = getattr(module, f"{name}_backward")
-    for name in ("embedding_backward", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward"):
+    for name in ("embedding_forward", "embedding_backward", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward"):
         table[name] = getattr(rows, name)
     table["sgd_update"] = pieces(backend_name)["sgd_update"]
     return table

@@ -1,6 +1,6 @@
-"""The engine's embedding backward and softmax cross-entropy: row-wise pieces over flattened (N, .) rows.
+"""The engine's embedding and softmax cross-entropy: row-wise pieces over flattened (N, .) rows.
 
-Same contracts as ``embedding_backward`` in ``scratchlm/layers/embedding.py`` and the pair in
+Same contracts as the pair in ``scratchlm/layers/embedding.py`` and the pair in
 ``scratchlm/layers/softmax_cross_entropy.py`` (their docstrings hold the equations). The work
 per row runs in a piece (:func:`scratchlm.kernels.pieces`): "embedding_scatter_add",
 "cross_entropy_rows_forward" (NLL and softmax of every row in one pass where the backend can) and
@@ -10,6 +10,16 @@ from __future__ import annotations
 
 from scratchlm import backend, kernels
 from scratchlm.checks import check_float_array, check_mask, check_shape, check_token_ids
+from scratchlm.layers.embedding import EmbeddingCache
+
+
+def embedding_forward(ids, weight):
+    """out (B, T, E) = weight[ids], and the EmbeddingCache: the textbook's lookup without its checks.
+
+    A model checks its token ids once, at its entry (under CuPy each check of an id range makes the
+    host wait for the GPU), so the engine does not check them again here.
+    """
+    return weight[ids], EmbeddingCache(ids, weight.shape[0])
 
 
 def embedding_backward(dout, cache):

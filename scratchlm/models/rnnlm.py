@@ -31,6 +31,7 @@ from scratchlm import backend
 from scratchlm.layers import CELLS
 from scratchlm.layers.softmax_cross_entropy import log_softmax
 from scratchlm.lm import LanguageModel
+from scratchlm.models.parameters import ParameterDictModel
 from scratchlm.checks import (
     CELL_PARAM_NAMES,
     as_array,
@@ -53,7 +54,7 @@ class RNNLMState(NamedTuple):
     log_probs: np.ndarray
 
 
-class RNNLM(LanguageModel):
+class RNNLM(ParameterDictModel, LanguageModel):
     """A recurrent neural language model with hand-written forward and backward passes.
 
     Args:
@@ -176,10 +177,8 @@ class RNNLM(LanguageModel):
         """A freshly initialised model with the architecture described by ``config`` (see :meth:`config`)."""
         return cls(**config)
 
-    def num_parameters(self) -> int:
-        """The number of trainable scalars (a tied matrix counted once)."""
-        return sum(int(p.size) for p in self.params.values())
-
+    # num_parameters (a tied matrix counted once), train() and eval() come from ParameterDictModel;
+    # saving and loading are its own, because they speak PyTorch's names, tied weights included.
     def state_dict(self) -> dict:
         """Name -> array, with PyTorch's names; a tied matrix appears as both embedding.weight and decoder.weight.
 
@@ -224,16 +223,6 @@ class RNNLM(LanguageModel):
             del arrays["decoder.weight"]
         for name, value in arrays.items():
             self.params[name][...] = value  # in place, so references held by an optimizer stay valid
-
-    def train(self) -> "RNNLM":
-        """Training mode: dropout on. Returns the model."""
-        self.training = True
-        return self
-
-    def eval(self) -> "RNNLM":
-        """Evaluation mode: dropout off. Returns the model."""
-        self.training = False
-        return self
 
     def seed_dropout(self, seed: int) -> None:
         """Restart the dropout stream from ``seed`` (two runs after the same seed draw the same masks)."""

@@ -189,12 +189,12 @@ def test_embedding_and_softmax_cross_entropy_ops(backend_name, seed, dtype, use_
     }
 
     def calls(op, a):
-        _, embedding_cache = op("embedding_forward")(a["ids"], a["weight"])
+        out, embedding_cache = op("embedding_forward")(a["ids"], a["weight"])
         dweight = op("embedding_backward")(a["dout"], embedding_cache)
         loss, loss_cache = op("softmax_cross_entropy_forward")(a["logits"], a["targets"], a["mask"])
         dlogits = op("softmax_cross_entropy_backward")(loss_cache, dloss=1.7)
         loss_all, cache_all = op("softmax_cross_entropy_forward")(a["logits"], a["targets"])
-        return [dweight, loss, dlogits, loss_all, op("softmax_cross_entropy_backward")(cache_all)]
+        return [out, dweight, loss, dlogits, loss_all, op("softmax_cross_entropy_backward")(cache_all)]
 
     assert_conforms(backend_name, use_backend, calls, inputs, dtype, f"{backend_name} embedding/softmax seed {seed}")
 
@@ -217,7 +217,7 @@ def test_sgd_update_op(backend_name, dtype, use_backend):
 def test_every_op_of_the_engine_is_covered_here(backend_name):
     """A new op added to the tables must get a conformance case in this file."""
     covered = {f"{c}_{d}" for c in ("rnn", "lstm", "gru", "bidirectional") for d in ("forward", "backward")}
-    covered |= {"embedding_backward", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "sgd_update"}
+    covered |= {"embedding_forward", "embedding_backward", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "sgd_update"}
     textbook = kernels.reference_ops()
     replaced = {name for name, fn in kernels.engine_ops(backend_name).items() if fn is not textbook[name]}
     assert replaced <= covered, f"ops without a conformance case: {sorted(replaced - covered)}"
