@@ -20,7 +20,7 @@ The gradient reaches the encoder only through h_0 = s_S: the decoder's backward 
 dh_0, which enters the encoder's backward pass as the gradient of its final state.
 
 The encoder reads no padding (padding would run through its recurrence and change s_S), so the
-sources of one batch share a length; :func:`scratchlm.tasks.batches_by_source_length` groups
+sources of one batch share a length; :func:`scratchlm.data.tasks.batches_by_source_length` groups
 them. Targets may be right-padded and masked: padding comes after every real target token, so it
 never influences them.
 
