@@ -1,7 +1,7 @@
 """Numba CPU pieces for the "numba" backend (see scratchlm/kernels/__init__.py).
 
 Each entry of :data:`PIECES` takes the same arguments and returns the same values as the NumPy
-piece of the same name in ``scratchlm/kernels/numpy_pieces.py`` (the reference below), and runs
+piece of the same name in ``scratchlm/kernels/numpy_pieces.py`` (called "the reference" below), and runs
 inside the engine's sequence ops (``recurrent.py``, ``rows.py``); the equations are in the
 textbook layers' docstrings.
 What changes is how the work is scheduled, following what was measured on the benchmark machine

@@ -52,7 +52,14 @@ class GRUCache(NamedTuple):
 
 
 def gru_step_forward(x, h_prev, params):
-    """One GRU step: h_t from x_t (B, E) and h_{t-1} (B, H). Returns h (B, H) and a GRUStepCache."""
+    """One GRU step, t.
+
+    Args:
+        x: (B, E) x_t.  h_prev: (B, H) h_{t-1}.  params: see the module docstring.
+
+    Returns:
+        h: (B, H) h_t.  cache: a GRUStepCache, for gru_step_backward.
+    """
     H = h_prev.shape[1]
     ax = x @ params["weight_ih"].T + params["bias_ih"]
     ah = h_prev @ params["weight_hh"].T + params["bias_hh"]
@@ -65,7 +72,14 @@ def gru_step_forward(x, h_prev, params):
 
 
 def gru_step_backward(dh, cache):
-    """Backward of one step: dh (B, H) -> dx (B, E), dh_prev (B, H), dparams (keyed like params)."""
+    """Backward of one GRU step.
+
+    Args:
+        dh: (B, H) the total gradient reaching h_t.  cache: from gru_step_forward.
+
+    Returns:
+        dx: (B, E).  dh_prev: (B, H) the gradient reaching h_{t-1}.  dparams: keyed and shaped like params.
+    """
     xp = backend.xp()
     x, h_prev, r, z, n, ah_n, params = cache
     dn = dh * (1.0 - z)

@@ -53,7 +53,14 @@ class LSTMCache(NamedTuple):
 
 
 def lstm_step_forward(x, state_prev, params):
-    """One LSTM step: (h_t, c_t) from x_t (B, E) and (h_{t-1}, c_{t-1}). Returns the state and an LSTMStepCache."""
+    """One LSTM step, t.
+
+    Args:
+        x: (B, E) x_t.  state_prev: (h_{t-1}, c_{t-1}), each (B, H).  params: see the module docstring.
+
+    Returns:
+        state: (h_t, c_t), each (B, H).  cache: an LSTMStepCache, for lstm_step_backward.
+    """
     xp = backend.xp()
     h_prev, c_prev = state_prev
     H = h_prev.shape[1]
@@ -69,7 +76,15 @@ def lstm_step_forward(x, state_prev, params):
 
 
 def lstm_step_backward(dstate, cache):
-    """Backward of one step: (dh, dc) -> dx (B, E), (dh_prev, dc_prev), dparams (keyed like params)."""
+    """Backward of one LSTM step.
+
+    Args:
+        dstate: (dh_t, dc_t), each (B, H), the total gradients reaching h_t and c_t.
+        cache: from lstm_step_forward.
+
+    Returns:
+        dx: (B, E).  dstate_prev: (dh_{t-1}, dc_{t-1}), each (B, H).  dparams: keyed and shaped like params.
+    """
     dh, dc = dstate
     x, h_prev, c_prev, i, f, g, o, tanh_c, params = cache
     do = dh * tanh_c

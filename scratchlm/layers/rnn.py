@@ -42,14 +42,28 @@ class RNNCache(NamedTuple):
 
 
 def rnn_step_forward(x, h_prev, params):
-    """One Elman step: h_t from x_t (B, E) and h_{t-1} (B, H). Returns h (B, H) and an RNNStepCache."""
+    """One Elman step, t.
+
+    Args:
+        x: (B, E) x_t.  h_prev: (B, H) h_{t-1}.  params: see the module docstring.
+
+    Returns:
+        h: (B, H) h_t.  cache: an RNNStepCache, for rnn_step_backward.
+    """
     a = x @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T + params["bias_hh"]
     h = backend.xp().tanh(a)
     return h, RNNStepCache(x, h_prev, h, params)
 
 
 def rnn_step_backward(dh, cache):
-    """Backward of one step: dh (B, H) -> dx (B, E), dh_prev (B, H), dparams (keyed like params)."""
+    """Backward of one Elman step.
+
+    Args:
+        dh: (B, H) the total gradient reaching h_t.  cache: from rnn_step_forward.
+
+    Returns:
+        dx: (B, E).  dh_prev: (B, H) the gradient reaching h_{t-1}.  dparams: keyed and shaped like params.
+    """
     x, h_prev, h, params = cache
     da = dh * (1.0 - h * h)
     dparams = {"weight_ih": da.T @ x, "weight_hh": da.T @ h_prev,
