@@ -55,12 +55,14 @@ def gru_step_forward(x, h_prev, params):
     """One GRU step, t.
 
     Args:
-        x: (B, E) x_t.  h_prev: (B, H) h_{t-1}.  params: see the module docstring.
+        x: (B, E) x_t.  h_prev: (B, H) h_{t-1}, or None for zeros.  params: see the module docstring.
 
     Returns:
         h: (B, H) h_t.  cache: a GRUStepCache, for gru_step_backward.
     """
-    H = h_prev.shape[1]
+    H = params["weight_hh"].shape[1]
+    if h_prev is None:  # the zero state h_0 = 0
+        h_prev = backend.xp().zeros((x.shape[0], H), dtype=x.dtype)
     ax = x @ params["weight_ih"].T + params["bias_ih"]
     ah = h_prev @ params["weight_hh"].T + params["bias_hh"]
     r = sigmoid(ax[:, :H] + ah[:, :H])
@@ -106,15 +108,12 @@ def gru_forward(x, h0, params):
         cache: a GRUCache, for gru_backward.
     """
     check_recurrent_call("gru", NUM_GATES, x, h0, params)
-    xp = backend.xp()
-    batch, time, _ = x.shape
-    h = xp.zeros((batch, params["weight_hh"].shape[1]), dtype=x.dtype) if h0 is None else h0
-    hs, steps = [], []
-    for t in range(time):
+    h, hs, steps = h0, [], []
+    for t in range(x.shape[1]):
         h, step_cache = gru_step_forward(x[:, t], h, params)
         hs.append(h)
         steps.append(step_cache)
-    return xp.stack(hs, axis=1), h, GRUCache(steps)
+    return backend.xp().stack(hs, axis=1), h, GRUCache(steps)
 
 
 def gru_backward(dhs, dh_T, cache):

@@ -56,14 +56,16 @@ def lstm_step_forward(x, state_prev, params):
     """One LSTM step, t.
 
     Args:
-        x: (B, E) x_t.  state_prev: (h_{t-1}, c_{t-1}), each (B, H).  params: see the module docstring.
+        x: (B, E) x_t.  state_prev: (h_{t-1}, c_{t-1}), each (B, H), or None for zeros.
+        params: see the module docstring.
 
     Returns:
         state: (h_t, c_t), each (B, H).  cache: an LSTMStepCache, for lstm_step_backward.
     """
     xp = backend.xp()
-    h_prev, c_prev = state_prev
-    H = h_prev.shape[1]
+    H = params["weight_hh"].shape[1]
+    zeros = xp.zeros((x.shape[0], H), dtype=x.dtype)
+    h_prev, c_prev = (zeros, zeros) if state_prev is None else state_prev
     a = x @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T + params["bias_hh"]
     i = sigmoid(a[:, :H])
     f = sigmoid(a[:, H : 2 * H])
@@ -110,16 +112,12 @@ def lstm_forward(x, state0, params):
         cache: an LSTMCache, for lstm_backward.
     """
     check_recurrent_call("lstm", NUM_GATES, x, state0, params)
-    xp = backend.xp()
-    batch, time, _ = x.shape
-    zeros = xp.zeros((batch, params["weight_hh"].shape[1]), dtype=x.dtype)
-    state = (zeros, zeros) if state0 is None else tuple(state0)
-    hs, steps = [], []
-    for t in range(time):
+    state, hs, steps = state0, [], []
+    for t in range(x.shape[1]):
         state, step_cache = lstm_step_forward(x[:, t], state, params)
         hs.append(state[0])
         steps.append(step_cache)
-    return xp.stack(hs, axis=1), state, LSTMCache(steps)
+    return backend.xp().stack(hs, axis=1), state, LSTMCache(steps)
 
 
 def lstm_backward(dhs, dstate_T, cache):

@@ -45,13 +45,16 @@ def rnn_step_forward(x, h_prev, params):
     """One Elman step, t.
 
     Args:
-        x: (B, E) x_t.  h_prev: (B, H) h_{t-1}.  params: see the module docstring.
+        x: (B, E) x_t.  h_prev: (B, H) h_{t-1}, or None for zeros.  params: see the module docstring.
 
     Returns:
         h: (B, H) h_t.  cache: an RNNStepCache, for rnn_step_backward.
     """
+    xp = backend.xp()
+    if h_prev is None:  # the zero state h_0 = 0
+        h_prev = xp.zeros((x.shape[0], params["weight_hh"].shape[1]), dtype=x.dtype)
     a = x @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T + params["bias_hh"]
-    h = backend.xp().tanh(a)
+    h = xp.tanh(a)
     return h, RNNStepCache(x, h_prev, h, params)
 
 
@@ -82,15 +85,12 @@ def rnn_forward(x, h0, params):
         cache: an RNNCache, for rnn_backward.
     """
     check_recurrent_call("rnn", NUM_GATES, x, h0, params)
-    xp = backend.xp()
-    batch, time, _ = x.shape
-    h = xp.zeros((batch, params["weight_hh"].shape[1]), dtype=x.dtype) if h0 is None else h0
-    hs, steps = [], []
-    for t in range(time):
+    h, hs, steps = h0, [], []
+    for t in range(x.shape[1]):
         h, step_cache = rnn_step_forward(x[:, t], h, params)
         hs.append(h)
         steps.append(step_cache)
-    return xp.stack(hs, axis=1), h, RNNCache(steps)
+    return backend.xp().stack(hs, axis=1), h, RNNCache(steps)
 
 
 def rnn_backward(dhs, dh_T, cache):
