@@ -28,7 +28,7 @@ def _zeros_if_none(array, shape, dtype):
     return backend.xp().zeros(shape, dtype=dtype) if array is None else array
 
 def rnn_forward(x, h0, params):
-    """Run an Elman RNN over a whole sequence.
+    """Run an Elman RNN over a whole sequence: the engine's ``rnn_forward`` (contract: ``scratchlm.layers.rnn``).
 
     Args:
         x: (B, T, E) inputs.
@@ -70,7 +70,7 @@ def rnn_forward(x, h0, params):
 
 
 def rnn_backward(dhs, dh_T, cache):
-    """Backpropagation through time for rnn_forward.
+    """Backpropagation through time for this module's rnn_forward (contract: ``scratchlm.layers.rnn``).
 
     Args:
         dhs: (B, T, H) gradient with respect to every hidden state output hs.
@@ -113,7 +113,7 @@ def rnn_backward(dhs, dh_T, cache):
 
 
 def lstm_forward(x, state0, params):
-    """Run an LSTM over a whole sequence.
+    """Run an LSTM over a whole sequence: the engine's ``lstm_forward`` (contract: ``scratchlm.layers.lstm``).
 
     Args:
         x: (B, T, E) inputs.
@@ -166,7 +166,7 @@ def lstm_forward(x, state0, params):
 
 
 def lstm_backward(dhs, dstate_T, cache):
-    """Backpropagation through time for lstm_forward.
+    """Backpropagation through time for this module's lstm_forward (contract: ``scratchlm.layers.lstm``).
 
     Args:
         dhs: (B, T, H) gradient with respect to every output h_t.
@@ -216,7 +216,7 @@ def lstm_backward(dhs, dstate_T, cache):
 
 
 def gru_forward(x, h0, params):
-    """Run a GRU over a whole sequence.
+    """Run a GRU over a whole sequence: the engine's ``gru_forward`` (contract: ``scratchlm.layers.gru``).
 
     Args:
         x: (B, T, E) inputs.
@@ -262,7 +262,7 @@ def gru_forward(x, h0, params):
 
 
 def gru_backward(dhs, dh_T, cache):
-    """Backpropagation through time for gru_forward.
+    """Backpropagation through time for this module's gru_forward (contract: ``scratchlm.layers.gru``).
 
     Args:
         dhs: (B, T, H) gradient with respect to every hidden state output hs.
