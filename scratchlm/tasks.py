@@ -4,6 +4,8 @@ Sequence to sequence (for :class:`scratchlm.models.seq2seq.Seq2Seq`):
 
     reverse   "cabd" -> "dbac"      the first output depends on the *last* input
     sort      "cabd" -> "abcd"      every output depends on the whole input
+    dates     "Tuesday, 3 March 1998" -> "1998-03-03"   (:func:`date_pairs`) dates written in
+              many human formats, to ISO form: each output digit comes from one place in the source
 
 Sequence labelling (for :class:`scratchlm.models.tagger.BiRNNTagger`):
 
@@ -46,6 +48,37 @@ def seq2seq_pairs(task, count, min_length=3, max_length=8, alphabet="abcdefgh", 
     if task == "reverse":
         return [(s, s[::-1]) for s in sources]
     return [(s, "".join(sorted(s))) for s in sources]
+
+
+# Human ways of writing a date (strftime codes; %-d style codes are not portable, so a day without
+# its leading zero is made by hand from "{day}"). English names, whatever the locale.
+DATE_FORMATS = ("{day} {month} {Y}", "{month} {day}, {Y}", "{weekday}, {day} {month} {Y}", "{d}/{m}/{Y}",
+                "{d}.{m}.{Y}", "{day} {mon} {Y}", "{mon} {day} {Y}", "{weekday} {month} {day} {Y}",
+                "{Y}/{m}/{d}", "{day}-{mon}-{Y}", "{weekday}, {mon} {day}, {Y}", "{month} {day} {Y}")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def date_pairs(count, rng=None, first_year=1900, last_year=2099, lowercase=False):
+    """``count`` (human date, ISO date) pairs, e.g. ("Tuesday, 3 March 1998", "1998-03-03").
+
+    Dates are uniform over the calendar days of [first_year, last_year]; each gets one of
+    :data:`DATE_FORMATS` at random. With ``lowercase`` the source is lowercased (a smaller vocabulary).
+    """
+    import datetime
+
+    rng = np.random.default_rng(rng)
+    first = datetime.date(first_year, 1, 1).toordinal()
+    last = datetime.date(last_year, 12, 31).toordinal()
+    pairs = []
+    for ordinal, form in zip(rng.integers(first, last + 1, size=count), rng.integers(0, len(DATE_FORMATS), size=count)):
+        date = datetime.date.fromordinal(int(ordinal))
+        month = MONTHS[date.month - 1]
+        text = DATE_FORMATS[form].format(day=date.day, d=f"{date.day:02d}", m=f"{date.month:02d}", Y=f"{date.year:04d}",
+                                         month=month, mon=month[:3], weekday=WEEKDAYS[date.weekday()])
+        pairs.append((text.lower() if lowercase else text, date.isoformat()))
+    return pairs
 
 
 def doubled_letter_tags(word):
