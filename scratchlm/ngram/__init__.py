@@ -20,6 +20,7 @@ Files, one concept each:
     fit.py                    fit_ngram: sentences in, a model out
     arpa.py                   ARPA export and import
     baselines.py              the n-gram rows of the model-comparison tables
+    naive_bayes.py            naive Bayes over character n-grams (a classification baseline)
 """
 from scratchlm.ngram.fit import METHOD_NAMES, METHODS, build_vocabulary, fit_ngram
 from scratchlm.ngram.model import NGramLM
