@@ -16,6 +16,11 @@ Sequence labelling (for :class:`scratchlm.models.tagger.BiRNNTagger`):
                                           left-to-right tagger cannot know whether the *next*
                                           letter repeats the current one; a bidirectional one can.
 
+Sequence classification (for :class:`scratchlm.models.classifier.SequenceClassifier`):
+
+    name origin   "aapeli" -> Finnish, "brayden" -> English   (:func:`name_origin_splits`) from the
+                  two bundled name lists, a real task with no generated data
+
 Strings are plain Python ``str``; :func:`encode_pairs` and :func:`encode_tagging` turn them into
 padded id arrays with a :class:`scratchlm.text.vocab.Vocabulary`.
 """
@@ -79,6 +84,36 @@ def date_pairs(count, rng=None, first_year=1900, last_year=2099, lowercase=False
                                          month=month, mon=month[:3], weekday=WEEKDAYS[date.weekday()])
         pairs.append((text.lower() if lowercase else text, date.isoformat()))
     return pairs
+
+
+NAME_ORIGINS = ("Finnish", "English")
+
+
+def name_origin_splits(seed=0, fractions=(0.7, 0.85)):
+    """Finnish first names (label 0) against as many English ones (label 1): train, valid, test.
+
+    Finnish: the bundled name-day calendar (datasets/finnish-names); English: the bundled US baby
+    names (datasets/makemore-names), a random sample of the same size. Names are lowercased, and
+    a name on both lists (anna, maria, ...) is dropped: its label would be a coin flip. Each class
+    is shuffled with ``seed`` and cut at ``fractions``, so every split is balanced.
+
+    Returns three lists of (name, label) pairs.
+    """
+    from scratchlm.data.corpora import datasets_dir, read_lines
+
+    finnish = sorted({name.lower() for name in read_lines(datasets_dir() / "finnish-names" / "names.txt")})
+    english = sorted({name.lower() for name in read_lines(datasets_dir() / "makemore-names" / "names.txt")})
+    both = set(finnish) & set(english)
+    finnish = [name for name in finnish if name not in both]
+    rng = np.random.default_rng(seed)
+    english = list(rng.choice([name for name in english if name not in both], size=len(finnish), replace=False))
+    splits = ([], [], [])
+    for label, names in enumerate((finnish, english)):
+        names = [names[i] for i in rng.permutation(len(names))]
+        cut1, cut2 = int(fractions[0] * len(names)), int(fractions[1] * len(names))
+        for split, part in zip(splits, (names[:cut1], names[cut1:cut2], names[cut2:])):
+            split.extend((str(name), label) for name in part)
+    return tuple([split[i] for i in rng.permutation(len(split))] for split in splits)
 
 
 def doubled_letter_tags(word):
