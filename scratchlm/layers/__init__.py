@@ -8,6 +8,9 @@
     rnn.py, lstm.py, gru.py    <cell>_step_forward / _step_backward (one step) and
                                <cell>_forward / <cell>_backward (a whole sequence, full BPTT)
     bidirectional.py           bidirectional_forward / _backward: two directions of any cell
+    attention.py               attention_forward / _backward: dot, general and additive attention
+    pooling.py                 pool_forward / _backward: last, mean or max over the real time steps
+    scalar_mix.py              scalar_mix_forward / _backward: ELMo's softmax-weighted mix of layers
 
 Conventions: batch-first shapes (B, T, ...); ``*_forward(...) -> (out, cache)`` and
 ``*_backward(dout, cache) -> gradients``; cell parameters are dicts named and laid out like
