@@ -77,7 +77,7 @@ def scalar_mix_backward(dmix, cache):
         cache: from scalar_mix_forward.
 
     Returns:
-        dlayers: list of L arrays shaped like the layers (None-free: frozen features may ignore them).
+        dlayers: list of L arrays shaped like the layers (a model on frozen features drops them).
         dparams: {"scalar_parameters": (L,), "gamma": (1,)}.
     """
     xp = backend.xp()
