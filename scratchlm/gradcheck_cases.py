@@ -454,3 +454,16 @@ def _tagger_features(tolerance):
     layers, tags = [random_array((3, 4, 4)) for _ in range(3)], random_ids((3, 4), 3)
     _, grads = model.loss_and_grads(layers, tags, _PADDED_LENGTHS)
     return check_gradients(lambda: model.loss_and_grads(layers, tags, _PADDED_LENGTHS)[0], model.params, grads, tolerance=tolerance)
+
+
+def _register_residual_rnnlm_case(cell: str) -> None:
+    @gradcheck_case(f"RNNLM {cell}, 3 residual layers, dropout 0.2, initial state")
+    def _residual(tolerance):
+        model = RNNLM(7, 3, 4, num_layers=3, cell=cell, residual=True, dropout=0.2, dtype="float64", seed=5, init_range=0.5)
+        mask = backend.asarray(np.array([[True, True, True, False], [True, False, False, False]]))
+        state = _random_state(cell, (3, 2, 4))
+        return check_rnnlm(model, random_ids((2, 4), 7), random_ids((2, 4), 7), mask, state, tolerance)
+
+
+for _cell in CELLS:
+    _register_residual_rnnlm_case(_cell)
