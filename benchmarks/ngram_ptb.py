@@ -2,6 +2,7 @@
 
     python benchmarks/ngram_ptb.py                         # reads ../shared/datasets/ptb
     python benchmarks/ngram_ptb.py PATH/TO/ptb --kenlm-bin ~/kenlm/build/bin --nltk-sentences 8
+    python benchmarks/ngram_ptb.py --table-only wb,kn         # part 3 only, for some methods
 
 What it prints (markdown, also written to --out):
 
@@ -266,10 +267,10 @@ def speed_section(data, folder, bin_dir, nltk_sentences, lines):
     lines.append("")
 
 
-def methods_section(data, lines):
+def methods_section(data, lines, methods=METHODS):
     lines += ["## Every method's PTB test perplexity", "",
               "| method | order 1 | order 2 | order 3 | order 4 | order 5 |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for method in METHODS:
+    for method in methods:
         cells = []
         for order in range(1, 6):
             with warnings.catch_warnings():
@@ -290,6 +291,8 @@ def main(argv=None) -> int:
     parser.add_argument("--nltk-sentences", type=int, default=8,
                         help="test sentences NLTK scores, for its time and perplexity (0: skip)")
     parser.add_argument("--skip-table", action="store_true", help="leave out the every-method table")
+    parser.add_argument("--table-only", default=None, metavar="METHODS",
+                        help="only the every-method table, for these comma-separated methods (e.g. wb,kn)")
     parser.add_argument("--out", default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
 
@@ -303,10 +306,13 @@ def main(argv=None) -> int:
     bin_dir = lmplz.parent if lmplz.exists() and (lmplz.parent / "query").exists() else None
     lines = [f"_Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
              f"KenLM binaries: {'yes' if bin_dir else 'no'}._", ""]
-    parity_section(data, folder, bin_dir, [int(o) for o in args.orders.split(",")], lines)
-    speed_section(data, folder, bin_dir, args.nltk_sentences, lines)
-    if not args.skip_table:
-        methods_section(data, lines)
+    if args.table_only:
+        methods_section(data, lines, args.table_only.split(","))
+    else:
+        parity_section(data, folder, bin_dir, [int(o) for o in args.orders.split(",")], lines)
+        speed_section(data, folder, bin_dir, args.nltk_sentences, lines)
+        if not args.skip_table:
+            methods_section(data, lines)
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -16,6 +16,8 @@ function                           what it shows
 :func:`temperature_distributions`  softmax(z / T) as bar charts, one panel per temperature T
 :func:`activation_heatmap`         text whose characters are coloured by one hidden unit's value
 :func:`sample_table`               generated samples in a table, one row per setting
+:func:`attention_heatmap`          attention weights: source along x, output along y
+:func:`accuracy_by_length`         accuracy against input length, one line per model
 =================================  ==========================================================
 """
 from __future__ import annotations
@@ -354,3 +356,77 @@ def _table_entry(entry: object, max_chars: int) -> str:
     if len(text) > max_chars:
         text = text[: max_chars - 1] + "\u2026"
     return text
+
+
+def attention_heatmap(
+    weights,
+    source_tokens: Sequence[str],
+    output_tokens: Sequence[str],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Attention weights alpha_tj as a grid: source position j along x, output step t along y.
+
+    Row t shows where output step t looked (its weights sum to 1); for string reversal a good
+    model draws the anti-diagonal, for copying the diagonal.
+
+    Args:
+        weights: (T, S) the attention weights of T output steps over S source positions.
+        source_tokens: S labels for the columns (the source, e.g. its characters).
+        output_tokens: T labels for the rows (what was produced at each step, e.g. "<eos>" last).
+        title: figure title, or None.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.size == 0:
+        raise ValueError(f"weights must be a non-empty (T, S) array, got shape {weights.shape}")
+    source_tokens, output_tokens = [str(t) for t in source_tokens], [str(t) for t in output_tokens]
+    if (len(output_tokens), len(source_tokens)) != weights.shape:
+        raise ValueError(f"weights have shape {weights.shape} but {len(output_tokens)} output and "
+                         f"{len(source_tokens)} source labels were given; expected (T, S) = (outputs, sources)")
+    rows, columns = weights.shape
+    fig = Figure(figsize=(1.2 + 0.28 * columns, 0.9 + 0.28 * rows), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="equal", interpolation="nearest")
+    ax.set_xticks(range(columns), source_tokens, fontsize=8, family="monospace")
+    ax.set_yticks(range(rows), output_tokens, fontsize=8, family="monospace")
+    ax.xaxis.tick_top()
+    ax.set_xlabel("source position j")
+    ax.set_ylabel("output step t")
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="alpha_tj")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def accuracy_by_length(
+    lengths: Sequence[float],
+    accuracies: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str = "source length",
+    ylabel: str = "exact-match accuracy",
+    title: str | None = None,
+) -> Figure:
+    """One line per model: accuracy (0..1) against the input length, e.g. the encoder-decoder bottleneck.
+
+    Args:
+        lengths: the N input lengths (x axis).
+        accuracies: label -> N accuracies, one per length (NaN where a length was not measured).
+    """
+    lengths = _as_1d(lengths, "lengths")
+    if not accuracies:
+        raise ValueError("accuracies must name at least one model")
+    fig = Figure(figsize=(6.0, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for label, values in accuracies.items():
+        values = _as_1d(values, f"accuracies of {label!r}")
+        if len(values) != len(lengths):
+            raise ValueError(f"{label!r}: {len(values)} accuracies for {len(lengths)} lengths")
+        ax.plot(lengths, values, marker="o", markersize=3, label=label)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

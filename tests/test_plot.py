@@ -172,3 +172,25 @@ def test_readme_figure_script_draws_its_figures_on_small_inputs():
     model = RNNLM(len(tokenizer), 4, 8, cell="lstm", bos_id=vocab.bos_id, eos_id=vocab.eos_id).eval()
     render_png(make_figures.temperatures_figure(model, tokenizer))
     render_png(make_figures.samples_figure(model, tokenizer))
+
+
+def test_attention_heatmap_puts_sources_on_x_and_outputs_on_y():
+    weights = np.array([[0.0, 0.2, 0.8], [0.7, 0.3, 0.0]])       # 2 output steps over 3 source positions
+    fig = plot.attention_heatmap(weights, list("abc"), ["x", "<eos>"], title="alpha")
+    render_png(fig)
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.get_images()[0].get_array(), weights)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "<eos>"]
+    with pytest.raises(ValueError, match="expected \\(T, S\\)"):
+        plot.attention_heatmap(weights.T, list("abc"), ["x", "<eos>"])
+
+
+def test_accuracy_by_length_draws_one_line_per_model():
+    fig = plot.accuracy_by_length([5, 10, 15], {"plain": [1.0, 0.5, 0.1], "attention": [1.0, 1.0, float("nan")]})
+    render_png(fig)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["plain", "attention"]
+    np.testing.assert_array_equal(lines[0].get_ydata(), [1.0, 0.5, 0.1])
+    with pytest.raises(ValueError, match="3 lengths"):
+        plot.accuracy_by_length([5, 10, 15], {"plain": [1.0]})

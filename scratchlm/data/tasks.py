@@ -4,6 +4,8 @@ Sequence to sequence (for :class:`scratchlm.models.seq2seq.Seq2Seq`):
 
     reverse   "cabd" -> "dbac"      the first output depends on the *last* input
     sort      "cabd" -> "abcd"      every output depends on the whole input
+    dates     "Tuesday, 3 March 1998" -> "1998-03-03"   (:func:`date_pairs`) dates written in
+              many human formats, to ISO form: each output digit comes from one place in the source
 
 Sequence labelling (for :class:`scratchlm.models.tagger.BiRNNTagger`):
 
@@ -13,6 +15,11 @@ Sequence labelling (for :class:`scratchlm.models.tagger.BiRNNTagger`):
                                           the long sounds of the bundled Finnish names. A
                                           left-to-right tagger cannot know whether the *next*
                                           letter repeats the current one; a bidirectional one can.
+
+Sequence classification (for :class:`scratchlm.models.classifier.SequenceClassifier`):
+
+    name origin   "aapeli" -> Finnish, "brayden" -> English   (:func:`name_origin_splits`) from the
+                  two bundled name lists, a real task with no generated data
 
 Strings are plain Python ``str``; :func:`encode_pairs` and :func:`encode_tagging` turn them into
 padded id arrays with a :class:`scratchlm.text.vocab.Vocabulary`.
@@ -46,6 +53,67 @@ def seq2seq_pairs(task, count, min_length=3, max_length=8, alphabet="abcdefgh", 
     if task == "reverse":
         return [(s, s[::-1]) for s in sources]
     return [(s, "".join(sorted(s))) for s in sources]
+
+
+# Human ways of writing a date (strftime codes; %-d style codes are not portable, so a day without
+# its leading zero is made by hand from "{day}"). English names, whatever the locale.
+DATE_FORMATS = ("{day} {month} {Y}", "{month} {day}, {Y}", "{weekday}, {day} {month} {Y}", "{d}/{m}/{Y}",
+                "{d}.{m}.{Y}", "{day} {mon} {Y}", "{mon} {day} {Y}", "{weekday} {month} {day} {Y}",
+                "{Y}/{m}/{d}", "{day}-{mon}-{Y}", "{weekday}, {mon} {day}, {Y}", "{month} {day} {Y}")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def date_pairs(count, rng=None, first_year=1900, last_year=2099, lowercase=False):
+    """``count`` (human date, ISO date) pairs, e.g. ("Tuesday, 3 March 1998", "1998-03-03").
+
+    Dates are uniform over the calendar days of [first_year, last_year]; each gets one of
+    :data:`DATE_FORMATS` at random. With ``lowercase`` the source is lowercased (a smaller vocabulary).
+    """
+    import datetime
+
+    rng = np.random.default_rng(rng)
+    first = datetime.date(first_year, 1, 1).toordinal()
+    last = datetime.date(last_year, 12, 31).toordinal()
+    pairs = []
+    for ordinal, form in zip(rng.integers(first, last + 1, size=count), rng.integers(0, len(DATE_FORMATS), size=count)):
+        date = datetime.date.fromordinal(int(ordinal))
+        month = MONTHS[date.month - 1]
+        text = DATE_FORMATS[form].format(day=date.day, d=f"{date.day:02d}", m=f"{date.month:02d}", Y=f"{date.year:04d}",
+                                         month=month, mon=month[:3], weekday=WEEKDAYS[date.weekday()])
+        pairs.append((text.lower() if lowercase else text, date.isoformat()))
+    return pairs
+
+
+NAME_ORIGINS = ("Finnish", "English")
+
+
+def name_origin_splits(seed=0, fractions=(0.7, 0.85)):
+    """Finnish first names (label 0) against as many English ones (label 1): train, valid, test.
+
+    Finnish: the bundled name-day calendar (datasets/finnish-names); English: the bundled US baby
+    names (datasets/makemore-names), a random sample of the same size. Names are lowercased, and
+    a name on both lists (anna, maria, ...) is dropped: its label would be a coin flip. Each class
+    is shuffled with ``seed`` and cut at ``fractions``, so every split is balanced.
+
+    Returns three lists of (name, label) pairs.
+    """
+    from scratchlm.data.corpora import datasets_dir, read_lines
+
+    finnish = sorted({name.lower() for name in read_lines(datasets_dir() / "finnish-names" / "names.txt")})
+    english = sorted({name.lower() for name in read_lines(datasets_dir() / "makemore-names" / "names.txt")})
+    both = set(finnish) & set(english)
+    finnish = [name for name in finnish if name not in both]
+    rng = np.random.default_rng(seed)
+    english = list(rng.choice([name for name in english if name not in both], size=len(finnish), replace=False))
+    splits = ([], [], [])
+    for label, names in enumerate((finnish, english)):
+        names = [names[i] for i in rng.permutation(len(names))]
+        cut1, cut2 = int(fractions[0] * len(names)), int(fractions[1] * len(names))
+        for split, part in zip(splits, (names[:cut1], names[cut1:cut2], names[cut2:])):
+            split.extend((str(name), label) for name in part)
+    return tuple([split[i] for i in rng.permutation(len(split))] for split in splits)
 
 
 def doubled_letter_tags(word):

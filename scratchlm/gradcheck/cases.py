@@ -361,3 +361,125 @@ def _bilm(data, tolerance):
     lengths = np.array([5, 3])
     _, grads = model.loss_and_grads(sequences, lengths)
     return check_gradients(lambda: model.loss(sequences, lengths), model.params, grads, tolerance=tolerance, max_checks=10)
+
+
+# ----------------------------------------------------------------------------- attention, pooling, mixes
+from scratchlm.layers.attention import SCORES, attention_backward, attention_forward, init_attention_params  # noqa: E402
+from scratchlm.layers.pooling import POOLINGS, pool_backward, pool_forward  # noqa: E402
+from scratchlm.layers.scalar_mix import scalar_mix_backward, scalar_mix_forward  # noqa: E402
+from scratchlm.models.classifier import SequenceClassifier  # noqa: E402
+
+_PADDED_LENGTHS = np.array([4, 2, 3])
+
+
+def _register_attention_case(score: str) -> None:
+    @gradcheck_case(f"attention {score} (source padding mask)")
+    def _attention(data, tolerance):
+        key_size = 5 if score == "dot" else 4
+        queries, keys = data.array((3, 2, 5)), data.array((3, 4, key_size))
+        mask = backend.asarray(np.arange(4)[None, :] < _PADDED_LENGTHS[:, None])
+        params = {name: value * 2.0 for name, value in init_attention_params(score, 5, key_size, 3, rng=data.rng).items()}
+        dcontext = data.array((3, 2, key_size))
+        _, _, cache = attention_forward(queries, keys, mask, params, score)
+        dqueries, dkeys, dparams = attention_backward(dcontext, cache)
+        loss = lambda: projected_sum([attention_forward(queries, keys, mask, params, score)[0]], [dcontext])  # noqa: E731
+        return check_gradients(loss, {"queries": queries, "keys": keys, **params},
+                               {"queries": dqueries, "keys": dkeys, **dparams}, tolerance=tolerance)
+
+
+for _score in SCORES:
+    _register_attention_case(_score)
+
+
+def _register_pooling_case(pooling: str, bidirectional: bool) -> None:
+    @gradcheck_case(f"pooling {pooling}{' (bidirectional)' if bidirectional else ''} over padded rows")
+    def _pooling(data, tolerance):
+        hs, dpooled = data.array((3, 4, 6)), data.array((3, 6))
+        lengths = backend.asarray(_PADDED_LENGTHS)
+        _, cache = pool_forward(hs, lengths, pooling, bidirectional)
+        dhs = pool_backward(dpooled, cache)
+        loss = lambda: projected_sum([pool_forward(hs, lengths, pooling, bidirectional)[0]], [dpooled])  # noqa: E731
+        return check_gradients(loss, {"hs": hs}, {"hs": dhs}, tolerance=tolerance)
+
+
+for _pooling in POOLINGS:
+    _register_pooling_case(_pooling, False)
+_register_pooling_case("last", True)
+
+
+@gradcheck_case("ELMo scalar mix (3 layers)")
+def _scalar_mix(data, tolerance):
+    layers = [data.array((2, 3, 4)) for _ in range(3)]
+    params = {"scalar_parameters": data.array((3,)), "gamma": data.array((1,))}
+    dmix = data.array((2, 3, 4))
+    _, cache = scalar_mix_forward(layers, params)
+    dlayers, dparams = scalar_mix_backward(dmix, cache)
+    arrays = {**{f"layer{j}": layer for j, layer in enumerate(layers)}, **params}
+    grads = {**{f"layer{j}": d for j, d in enumerate(dlayers)}, **dparams}
+    return check_gradients(lambda: projected_sum([scalar_mix_forward(layers, params)[0]], [dmix]), arrays, grads, tolerance=tolerance)
+
+
+def _register_seq2seq_attention_case(score: str) -> None:
+    @gradcheck_case(f"Seq2Seq lstm with {score} attention")
+    def _seq2seq_attention(data, tolerance):
+        model = Seq2Seq(6, 7, embed_dim=3, hidden_size=4, cell="lstm", seed=3, dtype="float64", attention=score, attention_size=3)
+        for value in model.params.values():
+            value *= 2.0
+        source, target = data.ids((2, 4), 6), data.ids((2, 5), 7)
+        mask = backend.asarray(np.array([[True] * 5, [True, True, True, False, False]]))
+        _, grads = model.loss_and_grads(source, target, mask)
+        loss = lambda: model.loss_and_grads(source, target, mask)[0]  # noqa: E731
+        return check_gradients(loss, model.params, grads, tolerance=tolerance)
+
+
+for _score in SCORES:
+    _register_seq2seq_attention_case(_score)
+
+
+def _register_classifier_case(cell: str, bidirectional: bool, pooling: str) -> None:
+    @gradcheck_case(f"SequenceClassifier {'bidirectional ' if bidirectional else ''}{cell}, {pooling} pooling, padded rows")
+    def _classifier(data, tolerance):
+        model = SequenceClassifier(7, 3, embed_dim=3, hidden_size=4, cell=cell, bidirectional=bidirectional,
+                                   pooling=pooling, seed=5, dtype="float64")
+        for value in model.params.values():
+            value *= 2.0
+        ids, labels = data.ids((3, 4), 7), data.ids((3,), 3)
+        _, grads = model.loss_and_grads(ids, labels, _PADDED_LENGTHS)
+        return check_gradients(lambda: model.loss_and_grads(ids, labels, _PADDED_LENGTHS)[0], model.params, grads, tolerance=tolerance)
+
+
+_register_classifier_case("lstm", False, "last")
+_register_classifier_case("gru", True, "max")
+_register_classifier_case("rnn", True, "mean")
+
+
+@gradcheck_case("SequenceClassifier on a scalar mix of 3 frozen feature layers")
+def _classifier_features(data, tolerance):
+    model = SequenceClassifier(None, 3, hidden_size=4, cell="lstm", bidirectional=True, pooling="mean",
+                               feature_layers=3, feature_size=5, seed=6, dtype="float64")
+    model.params["scalar_mix.scalar_parameters"][:] = backend.asarray(np.array([0.3, -0.5, 0.8]))
+    layers, labels = [data.array((3, 4, 5)) for _ in range(3)], data.ids((3,), 3)
+    _, grads = model.loss_and_grads(layers, labels, _PADDED_LENGTHS)
+    return check_gradients(lambda: model.loss_and_grads(layers, labels, _PADDED_LENGTHS)[0], model.params, grads, tolerance=tolerance)
+
+
+@gradcheck_case("BiRNNTagger gru on a scalar mix of 3 frozen feature layers")
+def _tagger_features(data, tolerance):
+    model = BiRNNTagger(None, 3, embed_dim=4, hidden_size=3, cell="gru", seed=1, dtype="float64", feature_layers=3)
+    model.params["scalar_mix.scalar_parameters"][:] = backend.asarray(np.array([0.2, -0.4, 0.7]))
+    layers, tags = [data.array((3, 4, 4)) for _ in range(3)], data.ids((3, 4), 3)
+    _, grads = model.loss_and_grads(layers, tags, _PADDED_LENGTHS)
+    return check_gradients(lambda: model.loss_and_grads(layers, tags, _PADDED_LENGTHS)[0], model.params, grads, tolerance=tolerance)
+
+
+def _register_residual_rnnlm_case(cell: str) -> None:
+    @gradcheck_case(f"RNNLM {cell}, 3 residual layers, dropout 0.2, initial state")
+    def _residual(data, tolerance):
+        model = RNNLM(7, 3, 4, num_layers=3, cell=cell, residual=True, dropout=0.2, dtype="float64", seed=5, init_range=0.5)
+        mask = backend.asarray(np.array([[True, True, True, False], [True, False, False, False]]))
+        state = _random_state(data, cell, (3, 2, 4))
+        return check_rnnlm(model, data.ids((2, 4), 7), data.ids((2, 4), 7), mask, state, tolerance)
+
+
+for _cell in CELLS:
+    _register_residual_rnnlm_case(_cell)

@@ -9,6 +9,9 @@
                                (RNNStepCache, LSTMStepCache, GRUStepCache), and
                                <cell>_forward / <cell>_backward: a loop over the step functions
     bidirectional.py           bidirectional_forward / _backward: two directions of any cell
+    attention.py               attention_forward / _backward: dot, general and additive attention
+    pooling.py                 pool_forward / _backward: last, mean or max over the real time steps
+    scalar_mix.py              scalar_mix_forward / _backward: ELMo's softmax-weighted mix of layers
 
 Notation, used by the layers, the exercises, the notebooks and the docs:
 

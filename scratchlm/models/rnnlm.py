@@ -7,6 +7,12 @@ For input ids w_1 .. w_T (each row of a batch) and L recurrent layers:
     z_t   = W_dec x_t^L + b_dec                                (V)    logits for w_{t+1}
     loss  = mean over unmasked t of -log softmax(z_t)[target_t]
 
+With ``residual=True`` every layer after the first adds its input to its output (He et al. 2016;
+ELMo between its LSTM layers), so the gradient has a path to the bottom that skips each cell:
+
+    h_t^l = cell(x_t^{l-1}, h_{t-1}^l) + x_t^{l-1}      l = 2 .. L   (the sizes match: H)
+    backward: dx^{l-1} = (cell's dx) + dh^l
+
 Dropout sits where pytorch/examples' word_language_model puts it: on the embedding output,
 between stacked layers, and before the decoder; it is active only in training mode and draws its
 masks from the model's own seeded stream (``model.dropout_rng``). With ``tie_weights=True`` the
@@ -65,6 +71,7 @@ class RNNLM(ParameterDictModel, LanguageModel):
         cell: "rnn" (Elman, tanh), "lstm" or "gru".
         dropout: drop probability on the embeddings, between layers and before the decoder.
         tie_weights: share the embedding matrix with the decoder (needs embed_dim == hidden_size).
+        residual: add each layer's input to its output, for the layers after the first.
         seed: seeds both the initial parameters and the dropout stream.
         dtype: "float32" for training, "float64" for gradient checks.
         init_range: None for PyTorch's default initialisation (embedding N(0, 1), every other
@@ -87,6 +94,7 @@ class RNNLM(ParameterDictModel, LanguageModel):
         init_range: float | None = None,
         bos_id: int | None = None,
         eos_id: int | None = None,
+        residual: bool = False,
     ):
         for name, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -112,6 +120,7 @@ class RNNLM(ParameterDictModel, LanguageModel):
         self.cell = cell
         self.dropout = float(dropout)
         self.tie_weights = bool(tie_weights)
+        self.residual = bool(residual)
         self.seed = int(seed)
         self.dtype = np.dtype(dtype)
         self.init_range = None if init_range is None else float(init_range)
@@ -165,6 +174,7 @@ class RNNLM(ParameterDictModel, LanguageModel):
             "cell": self.cell,
             "dropout": self.dropout,
             "tie_weights": self.tie_weights,
+            "residual": self.residual,
             "seed": self.seed,
             "dtype": self.dtype.name,
             "init_range": self.init_range,
@@ -281,7 +291,8 @@ class RNNLM(ParameterDictModel, LanguageModel):
         x, dropout_cache = backend.op("dropout_forward")(x, self.dropout, self.dropout_rng, training)
         dropout_caches, cell_caches, final_states = [dropout_cache], [], []
         for layer in range(self.num_layers):
-            x, final_state, cell_cache = backend.op(f"{self.cell}_forward")(x, layer_states[layer], self._layer_params(layer))  # (B, T, H)
+            h, final_state, cell_cache = backend.op(f"{self.cell}_forward")(x, layer_states[layer], self._layer_params(layer))  # (B, T, H)
+            x = h + x if self.residual and layer > 0 else h
             x, dropout_cache = backend.op("dropout_forward")(x, self.dropout, self.dropout_rng, training)
             dropout_caches.append(dropout_cache)
             cell_caches.append(cell_cache)
@@ -362,8 +373,10 @@ class RNNLM(ParameterDictModel, LanguageModel):
         dx, ddecoder_weight, grads["decoder.bias"] = backend.op("linear_backward")(dlogits, decoder_cache)
         dstates = [None] * self.num_layers
         for layer in reversed(range(self.num_layers)):
-            dx = backend.op("dropout_backward")(dx, dropout_caches[layer + 1])
-            dx, dstates[layer], dparams = backend.op(f"{self.cell}_backward")(dx, None, cell_caches[layer])
+            dh = backend.op("dropout_backward")(dx, dropout_caches[layer + 1])
+            dx, dstates[layer], dparams = backend.op(f"{self.cell}_backward")(dh, None, cell_caches[layer])
+            if self.residual and layer > 0:
+                dx = dx + dh
             for key, value in dparams.items():
                 grads[f"rnn.{key}_l{layer}"] = value
         dx = backend.op("dropout_backward")(dx, dropout_caches[0])

@@ -1,4 +1,4 @@
-"""Encoder-decoder (sequence to sequence) model: Sutskever, Vinyals and Le (2014), without attention.
+"""Encoder-decoder (sequence to sequence) model: Sutskever, Vinyals and Le (2014), with optional attention.
 
 An encoder RNN reads the source x_1..x_S; its final state is the only thing the decoder learns
 about the source. A decoder RNN, started from that state, is a language model of the target::
@@ -19,6 +19,18 @@ the same code that generates from any language model.
 The gradient reaches the encoder only through h_0 = s_S: the decoder's backward pass returns
 dh_0, which enters the encoder's backward pass as the gradient of its final state.
 
+*Attention* (``attention="dot"``, ``"general"`` or ``"additive"``; Luong, Pham and Manning 2015,
+global attention): s_S is a bottleneck, one vector for the whole source. With attention the
+decoder also reads, at every step t, a context vector c_t, the average of *all* encoder states
+weighted by how well each matches h_t (:mod:`scratchlm.layers.attention`), and predicts from both::
+
+    c_t, alpha_t = attention(query h_t, keys s_1 .. s_S)       (H), (S)
+    h~_t         = tanh(W_c [c_t ; h_t] + b_c)                  (H)
+    P(y_t | y_<t, x) = softmax(W_out h~_t + b_out)
+
+Now the gradient reaches every encoder state directly, through the keys, as well as through s_S.
+alpha_t (:meth:`Seq2Seq.attention_weights`) shows which source positions step t read.
+
 The encoder reads no padding (padding would run through its recurrence and change s_S), so the
 sources of one batch share a length; :func:`scratchlm.data.tasks.batches_by_source_length` groups
 them. Targets may be right-padded and masked: padding comes after every real target token, so it
@@ -31,6 +43,8 @@ Parameters (PyTorch-style names)::
     decoder.embedding.weight (V_tgt, E)
     decoder.rnn.weight_ih_l0 ... decoder.rnn.bias_hh_l0                  (as the encoder's)
     decoder.output.weight (V_tgt, H), decoder.output.bias (V_tgt,)
+    with attention: decoder.attention.* (the score's parameters, see scratchlm.layers.attention),
+    decoder.combine.weight (H, 2H), decoder.combine.bias (H,)
 """
 from __future__ import annotations
 
@@ -38,6 +52,7 @@ import numpy as np
 
 from scratchlm import backend
 from scratchlm.layers import CELLS
+from scratchlm.layers.attention import attention_backward, attention_forward, check_score, init_attention_params
 from scratchlm.layers.softmax_cross_entropy import log_softmax
 from scratchlm.lm import LanguageModel
 from scratchlm.models.parameters import ParameterDictModel
@@ -55,16 +70,22 @@ class Seq2Seq(ParameterDictModel):
         cell: "rnn", "lstm" or "gru", for both.
         seed: seed of the initialisation; dtype: float dtype of the parameters.
         bos_id, eos_id: target ids of <bos> (fed first, never predicted) and <eos>.
+        attention: None (the encoder's last state is all the decoder sees), or the score of the
+            decoder's attention over the encoder states: "dot", "general" or "additive".
+        attention_size: A, the hidden size of additive attention (None: H).
     """
 
     def __init__(self, source_vocab_size, target_vocab_size, embed_dim=32, hidden_size=64, cell="lstm",
-                 seed=0, dtype="float32", bos_id=2, eos_id=3):
+                 seed=0, dtype="float32", bos_id=2, eos_id=3, attention=None, attention_size=None):
         for name, value in (("source_vocab_size", source_vocab_size), ("target_vocab_size", target_vocab_size),
                             ("embed_dim", embed_dim), ("hidden_size", hidden_size)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}: expected one of {', '.join(CELLS)}")
+        if attention is not None:
+            check_score(attention)
+        self.attention, self.attention_size = attention, attention_size
         self.source_vocab_size = int(source_vocab_size)
         self.target_vocab_size = int(target_vocab_size)
         self.embed_dim, self.hidden_size, self.cell = int(embed_dim), int(hidden_size), cell
@@ -87,19 +108,59 @@ class Seq2Seq(ParameterDictModel):
                 params[f"{side}.rnn.{name}_l0"] = rng.uniform(-bound, bound, size=shape)
         params["decoder.output.weight"] = rng.uniform(-bound, bound, size=(self.target_vocab_size, H))
         params["decoder.output.bias"] = rng.uniform(-bound, bound, size=(self.target_vocab_size,))
+        if self.attention is not None:
+            attention = init_attention_params(self.attention, H, H, self.attention_size, rng, np.float64)
+            params.update({f"decoder.attention.{name}": backend.asnumpy(value) for name, value in attention.items()})
+            combine_bound = 1.0 / np.sqrt(2 * H)
+            params["decoder.combine.weight"] = rng.uniform(-combine_bound, combine_bound, size=(H, 2 * H))
+            params["decoder.combine.bias"] = rng.uniform(-combine_bound, combine_bound, size=(H,))
         return {name: backend.asarray(value.astype(self.dtype)) for name, value in params.items()}
 
     def _cell_params(self, side):
         return {name: self.params[f"{side}.rnn.{name}_l0"] for name in CELL_PARAM_NAMES}
 
+    def _attention_params(self):
+        prefix = "decoder.attention."
+        return {name[len(prefix):]: value for name, value in self.params.items() if name.startswith(prefix)}
+
     # ---- forward and backward ------------------------------------------------------------
 
     def encode(self, source):
-        """source (B, S) int -> the encoder's final state s_S (h, or (h, c) for lstm) and a cache."""
+        """source (B, S) int -> the encoder's states s_1..s_S (B, S, H), its final state s_S (h, or
+        (h, c) for lstm), and a cache."""
         source = self._check_ids(source, "source", self.source_vocab_size)
         embedded, embedding_cache = backend.op("embedding_forward")(backend.asarray(source), self.params["encoder.embedding.weight"])
-        _, final_state, rnn_cache = backend.op(f"{self.cell}_forward")(embedded, None, self._cell_params("encoder"))
-        return final_state, (embedding_cache, rnn_cache)
+        states, final_state, rnn_cache = backend.op(f"{self.cell}_forward")(embedded, None, self._cell_params("encoder"))
+        return states, final_state, (embedding_cache, rnn_cache)
+
+    def _output_forward(self, hs, encoder_states):
+        """Logits (B, T, V_tgt) from the decoder states hs (B, T, H): through attention when it is on.
+
+        Returns logits, the attention weights (B, T, S) or None, and a cache for _output_backward.
+        """
+        weights = attention_cache = combine_cache = None
+        top = hs
+        if self.attention is not None:
+            context, weights, attention_cache = attention_forward(hs, encoder_states, None, self._attention_params(), self.attention)
+            combined = backend.xp().concatenate([context, hs], axis=-1)                      # (B, T, 2H)
+            pre, combine_cache = backend.op("linear_forward")(combined, self.params["decoder.combine.weight"], self.params["decoder.combine.bias"])
+            top = backend.xp().tanh(pre)                                                     # h~ (B, T, H)
+        logits, output_cache = backend.op("linear_forward")(top, self.params["decoder.output.weight"], self.params["decoder.output.bias"])
+        return logits, weights, (attention_cache, combine_cache, top, output_cache)
+
+    def _output_backward(self, dlogits, cache, grads):
+        """dhs (B, T, H) and dencoder_states (B, S, H) (None without attention); fills grads."""
+        attention_cache, combine_cache, top, output_cache = cache
+        dtop, grads["decoder.output.weight"], grads["decoder.output.bias"] = backend.op("linear_backward")(dlogits, output_cache)
+        if self.attention is None:
+            return dtop, None
+        dpre = dtop * (1.0 - top * top)
+        dcombined, grads["decoder.combine.weight"], grads["decoder.combine.bias"] = backend.op("linear_backward")(dpre, combine_cache)
+        H = self.hidden_size
+        dcontext, dhs = dcombined[..., :H], dcombined[..., H:]
+        dqueries, dencoder_states, dattention = attention_backward(dcontext, attention_cache)
+        grads.update({f"decoder.attention.{name}": value for name, value in dattention.items()})
+        return dhs + dqueries, dencoder_states
 
     def teacher_forcing_inputs(self, target):
         """The decoder's inputs under teacher forcing: <bos> y_1 .. y_{T-1} (B, T)."""
@@ -114,17 +175,27 @@ class Seq2Seq(ParameterDictModel):
         logits, _ = self._forward(source, target)
         return logits
 
+    def attention_weights(self, source, target):
+        """alpha (B, T, S): how much decoder step t read source position j, under teacher forcing.
+
+        To see what the model attends to while it decodes, pass its own output as ``target``.
+        """
+        if self.attention is None:
+            raise ValueError("this Seq2Seq has no attention (attention=None)")
+        _, (_, _, _, _, weights) = self._forward(source, target)
+        return weights
+
     def _forward(self, source, target):
         target = self._check_ids(target, "target", self.target_vocab_size)
-        initial_state, encoder_cache = self.encode(source)
+        encoder_states, initial_state, encoder_cache = self.encode(source)
         if target.shape[0] != _batch_size(initial_state):
             raise ValueError(f"source and target must have the same batch size, got "
                              f"{_batch_size(initial_state)} and {target.shape[0]}")
         decoder_inputs = backend.asarray(self.teacher_forcing_inputs(target))
         embedded, embedding_cache = backend.op("embedding_forward")(decoder_inputs, self.params["decoder.embedding.weight"])
         hs, _, rnn_cache = backend.op(f"{self.cell}_forward")(embedded, initial_state, self._cell_params("decoder"))  # (B, T, H)
-        logits, output_cache = backend.op("linear_forward")(hs, self.params["decoder.output.weight"], self.params["decoder.output.bias"])
-        return logits, (encoder_cache, embedding_cache, rnn_cache, output_cache)
+        logits, weights, output_cache = self._output_forward(hs, encoder_states)
+        return logits, (encoder_cache, embedding_cache, rnn_cache, output_cache, weights)
 
     def loss_and_grads(self, source, target, mask=None):
         """Mean NLL per unmasked target token, and its gradients keyed like :attr:`params`.
@@ -134,7 +205,7 @@ class Seq2Seq(ParameterDictModel):
         """
         source = self._check_ids(source, "source", self.source_vocab_size)
         logits, cache = self._forward(source, target)
-        encoder_cache, embedding_cache, rnn_cache, output_cache = cache
+        encoder_cache, embedding_cache, rnn_cache, output_cache, _ = cache
         if mask is not None:
             mask = backend.asarray(mask)
         loss, loss_cache = backend.op("softmax_cross_entropy_forward")(logits, backend.asarray(target), mask)
@@ -142,16 +213,18 @@ class Seq2Seq(ParameterDictModel):
         backward_fn = backend.op(f"{self.cell}_backward")
         grads = {}
         dlogits = backend.op("softmax_cross_entropy_backward")(loss_cache)
-        dhs, grads["decoder.output.weight"], grads["decoder.output.bias"] = backend.op("linear_backward")(dlogits, output_cache)
+        dhs, dencoder_states = self._output_backward(dlogits, output_cache, grads)
         dembedded, dinitial_state, dparams = backward_fn(dhs, None, rnn_cache)
         grads["decoder.embedding.weight"] = backend.op("embedding_backward")(dembedded, embedding_cache)
         for name in CELL_PARAM_NAMES:
             grads[f"decoder.rnn.{name}_l0"] = dparams[name]
 
-        # The encoder's outputs are unused: its only gradient is that of its final state.
+        # Without attention the encoder's states are unused: its only gradient is that of its final state.
         source_embedding_cache, source_rnn_cache = encoder_cache
-        source_length = source.shape[1]
-        dsource_hs = backend.xp().zeros((target.shape[0], source_length, self.hidden_size), dtype=dlogits.dtype)
+        if dencoder_states is None:
+            dsource_hs = backend.xp().zeros((target.shape[0], source.shape[1], self.hidden_size), dtype=dlogits.dtype)
+        else:
+            dsource_hs = dencoder_states
         dsource_embedded, _, dparams = backward_fn(dsource_hs, dinitial_state, source_rnn_cache)
         grads["encoder.embedding.weight"] = backend.op("embedding_backward")(dsource_embedded, source_embedding_cache)
         for name in CELL_PARAM_NAMES:
@@ -185,7 +258,8 @@ class ConditionedDecoder(LanguageModel):
     """A :class:`Seq2Seq` decoder as a language model of the target, given one source.
 
     Its state is the decoder's recurrent state *after* reading the last token (h, or (h, c)), so
-    ``start`` encodes the source and feeds <bos>; ``log_probs`` is softmax(W_out h + b_out).
+    ``start`` encodes the source and feeds <bos>; ``log_probs`` is softmax(W_out h + b_out), or
+    with attention softmax(W_out h~ + b_out), h~ read through attention over the source's states.
     """
 
     def __init__(self, model: Seq2Seq, source):
@@ -195,16 +269,17 @@ class ConditionedDecoder(LanguageModel):
         self.model = model
         self.vocab_size = model.target_vocab_size
         self.bos_id, self.eos_id = model.bos_id, model.eos_id
-        self.encoded, _ = model.encode(source[None, :])
+        self.encoder_states, self.encoded, _ = model.encode(source[None, :])    # (1, S, H), s_S
 
     def start(self, batch_size):
         state = self.select(self.encoded, np.zeros(batch_size, dtype=np.int64))
         return self.advance(state, np.full(batch_size, self.bos_id, dtype=np.int64))
 
     def log_probs(self, state):
-        h = state[0] if isinstance(state, tuple) else state
-        logits, _ = backend.op("linear_forward")(h, self.model.params["decoder.output.weight"], self.model.params["decoder.output.bias"])
-        return np.asarray(backend.asnumpy(log_softmax(logits)), dtype=np.float64)
+        h = state[0] if isinstance(state, tuple) else state                              # (B, H)
+        keys = backend.xp().repeat(self.encoder_states, h.shape[0], axis=0)              # (B, S, H)
+        logits, _, _ = self.model._output_forward(h[:, None, :], keys)                   # (B, 1, V)
+        return np.asarray(backend.asnumpy(log_softmax(logits[:, 0])), dtype=np.float64)
 
     def advance(self, state, tokens):
         ids = backend.asarray(np.asarray(tokens, dtype=np.int64).reshape(-1, 1))

@@ -14,9 +14,14 @@ Rows of a batch may have different lengths; ``lengths`` (B,) says how many posit
 row are real. The bidirectional layer reverses each row within its length, so padding never
 reaches a real position's output, and the loss counts real positions only.
 
+With ``feature_layers=L`` the tagger reads frozen contextual features instead of token ids, e.g.
+a trained BiLM's L = K + 1 layers (:func:`scratchlm.models.classifier.elmo_layers`), through ELMo's
+learned scalar mix e_t = gamma sum_j s_j h_{j,t} (:mod:`scratchlm.layers.scalar_mix`).
+
 Parameters (names as PyTorch's ``nn.Embedding``, ``nn.LSTM(bidirectional=True)``, ``nn.Linear``)::
 
-    embedding.weight (V, E)
+    embedding.weight (V, E)                           (with feature_layers: scalar_mix.scalar_parameters (L,),
+                                                       scalar_mix.gamma (1,), and E = feature_size)
     rnn.weight_ih_l0 (G*H, E), rnn.weight_hh_l0 (G*H, H), rnn.bias_ih_l0, rnn.bias_hh_l0, and *_reverse
     rnn.weight_ih_l1 (G*H, 2H), ...                                     (layers after the first)
     classifier.weight (K, 2H), classifier.bias (K,)
@@ -28,6 +33,7 @@ import numpy as np
 from scratchlm import backend
 from scratchlm.layers import CELLS
 from scratchlm.layers.bidirectional import init_bidirectional_params
+from scratchlm.layers.scalar_mix import init_scalar_mix_params, scalar_mix_backward, scalar_mix_forward
 from scratchlm.models.parameters import ParameterDictModel
 
 
@@ -39,22 +45,30 @@ class BiRNNTagger(ParameterDictModel):
         embed_dim: E; hidden_size: H per direction (the classifier reads 2H features).
         num_layers: bidirectional layers stacked; cell: "rnn", "lstm" or "gru".
         seed, dtype: initialisation seed and float dtype of the parameters.
+        feature_layers: None (token ids through an embedding), or L frozen feature layers per
+            token, mixed by a learned scalar mix; embed_dim is then their width D.
     """
 
     def __init__(self, vocab_size, num_tags, embed_dim=16, hidden_size=32, num_layers=1, cell="lstm",
-                 seed=0, dtype="float32"):
-        for name, value in (("vocab_size", vocab_size), ("num_tags", num_tags), ("embed_dim", embed_dim),
-                            ("hidden_size", hidden_size), ("num_layers", num_layers)):
+                 seed=0, dtype="float32", feature_layers=None):
+        sizes = [("num_tags", num_tags), ("embed_dim", embed_dim), ("hidden_size", hidden_size), ("num_layers", num_layers)]
+        if feature_layers is None:
+            sizes.append(("vocab_size", vocab_size))
+        for name, value in sizes:
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}: expected one of {', '.join(CELLS)}")
-        self.vocab_size, self.num_tags = int(vocab_size), int(num_tags)
+        self.vocab_size, self.num_tags = vocab_size, int(num_tags)
         self.embed_dim, self.hidden_size, self.num_layers, self.cell = int(embed_dim), int(hidden_size), int(num_layers), cell
         self.dtype = np.dtype(dtype)
         self.training = True
         rng = np.random.default_rng(seed)
-        params = {"embedding.weight": backend.asarray(rng.standard_normal((vocab_size, embed_dim)).astype(self.dtype))}
+        self.feature_layers = feature_layers
+        if feature_layers is None:
+            params = {"embedding.weight": backend.asarray(rng.standard_normal((vocab_size, embed_dim)).astype(self.dtype))}
+        else:
+            params = {f"scalar_mix.{name}": value for name, value in init_scalar_mix_params(feature_layers, self.dtype).items()}
         for layer in range(num_layers):
             input_size = embed_dim if layer == 0 else 2 * hidden_size
             layer_params = init_bidirectional_params(input_size, hidden_size, cell, layer, rng, self.dtype)
@@ -74,11 +88,18 @@ class BiRNNTagger(ParameterDictModel):
         return np.asarray(backend.asnumpy(self.forward(inputs, lengths).argmax(axis=-1)))
 
     def _forward(self, inputs, lengths):
-        inputs = self._check_inputs(inputs)
         if lengths is not None:
             lengths = np.asarray(backend.asnumpy(lengths))
         rnn_params = {name[len("rnn."):]: value for name, value in self.params.items() if name.startswith("rnn.")}
-        x, embedding_cache = backend.op("embedding_forward")(backend.asarray(inputs), self.params["embedding.weight"])  # (B, T, E)
+        if self.feature_layers is None:
+            inputs = self._check_inputs(inputs)
+            x, embedding_cache = backend.op("embedding_forward")(backend.asarray(inputs), self.params["embedding.weight"])  # (B, T, E)
+        else:
+            if not isinstance(inputs, (list, tuple)) or len(inputs) != self.feature_layers:
+                raise ValueError(f"this tagger reads {self.feature_layers} feature layers: inputs must be a list of "
+                                 f"{self.feature_layers} arrays (B, T, {self.embed_dim})")
+            mix_params = {"scalar_parameters": self.params["scalar_mix.scalar_parameters"], "gamma": self.params["scalar_mix.gamma"]}
+            x, embedding_cache = scalar_mix_forward([backend.asarray(layer, dtype=self.dtype) for layer in inputs], mix_params)
         layer_caches = []
         for layer in range(self.num_layers):
             x, _, cache = backend.op("bidirectional_forward")(x, None, rnn_params, self.cell, layer, lengths)   # (B, T, 2H)
@@ -108,7 +129,11 @@ class BiRNNTagger(ParameterDictModel):
         for cache in reversed(layer_caches):
             dx, _, dparams = backend.op("bidirectional_backward")(dx, None, cache)
             grads.update({"rnn." + name: value for name, value in dparams.items()})
-        grads["embedding.weight"] = backend.op("embedding_backward")(dx, embedding_cache)
+        if self.feature_layers is None:
+            grads["embedding.weight"] = backend.op("embedding_backward")(dx, embedding_cache)
+        else:
+            _, dmix = scalar_mix_backward(dx, embedding_cache)     # the features are frozen: their gradient is dropped
+            grads.update({f"scalar_mix.{name}": value for name, value in dmix.items()})
         return float(loss), grads
 
     def _check_inputs(self, inputs):

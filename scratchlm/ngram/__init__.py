@@ -15,10 +15,12 @@ Files, one concept each:
     katz.py                   Katz back-off with Good-Turing discounts
     linear_interpolation.py   Jelinek-Mercer interpolation, lambdas by EM on held-out data
     kneser_ney.py             interpolated and modified Kneser-Ney (KenLM's lmplz model)
+    witten_bell.py            Witten-Bell, interpolated
     stupid_backoff.py         stupid backoff (not a distribution)
     fit.py                    fit_ngram: sentences in, a model out
     arpa.py                   ARPA export and import
     baselines.py              the n-gram rows of the model-comparison tables
+    naive_bayes.py            naive Bayes over character n-grams (a classification baseline)
 """
 from scratchlm.ngram.fit import METHOD_NAMES, METHODS, build_vocabulary, fit_ngram
 from scratchlm.ngram.model import NGramLM

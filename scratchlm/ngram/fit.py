@@ -37,13 +37,14 @@ def _methods():
     from scratchlm.ngram.linear_interpolation import fit_linear_interpolation
     from scratchlm.ngram.mle import fit_laplace, fit_lidstone, fit_mle
     from scratchlm.ngram.stupid_backoff import fit_stupid_backoff
+    from scratchlm.ngram.witten_bell import fit_witten_bell
 
     return {"mle": fit_mle, "laplace": fit_laplace, "lidstone": fit_lidstone, "absdisc": fit_absolute_discounting,
             "katz": fit_katz, "interp": fit_linear_interpolation, "kn": fit_kneser_ney,
-            "mkn": fit_modified_kneser_ney, "stupid": fit_stupid_backoff}
+            "mkn": fit_modified_kneser_ney, "wb": fit_witten_bell, "stupid": fit_stupid_backoff}
 
 
-METHODS = ("mle", "laplace", "lidstone", "absdisc", "katz", "interp", "kn", "mkn", "stupid")
+METHODS = ("mle", "laplace", "lidstone", "absdisc", "katz", "interp", "kn", "mkn", "wb", "stupid")
 METHOD_NAMES = {
     "mle": "maximum likelihood (no smoothing)",
     "laplace": "add-one (Laplace)",
@@ -53,6 +54,7 @@ METHOD_NAMES = {
     "interp": "linear interpolation (EM lambdas)",
     "kn": "interpolated Kneser-Ney",
     "mkn": "modified Kneser-Ney",
+    "wb": "Witten-Bell, interpolated",
     "stupid": "stupid backoff (not a distribution)",
 }
 
@@ -102,7 +104,7 @@ def fit_ngram(sentences, order: int, method: str = "mkn", vocab: Vocabulary | No
         sentences: lists of tokens: strings, or ids of ``vocab`` (or below ``vocab_size``),
             without ``<s>``/``</s>`` (added here).
         order: N >= 1 (2 = bigram).
-        method: one of ``mle, laplace, lidstone, absdisc, katz, interp, kn, mkn, stupid``
+        method: one of ``mle, laplace, lidstone, absdisc, katz, interp, kn, mkn, wb, stupid``
             (``smoothing=`` is accepted as another name for it).
         vocab: a Vocabulary; None builds the closed vocabulary of ``sentences``.
         heldout: sentences for ``interp``'s EM (None: the last 10% of ``sentences``).

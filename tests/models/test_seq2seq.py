@@ -157,3 +157,82 @@ def test_bad_input_is_reported():
         tasks.encode_pairs([("ab", "ba"), ("abc", "cba")], Vocabulary(list("abc")))
     with pytest.raises(ValueError, match="unknown task"):
         tasks.seq2seq_pairs("copy", 3)
+
+
+# ---- with attention ---------------------------------------------------------------------------
+SCORES = ("dot", "general", "additive")
+
+
+def attention_model(score, cell="lstm", seed=1):
+    return Seq2Seq(V_SRC, V_TGT, embed_dim=E, hidden_size=H, cell=cell, seed=seed, dtype="float64",
+                   attention=score, attention_size=3)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_attention_gradients_by_finite_differences(score):
+    model = attention_model(score, cell="gru" if score == "dot" else "lstm")
+    for value in model.params.values():
+        value *= 2.0
+    source, target, mask = random_batch()
+    loss, grads = model.loss_and_grads(source, target, mask)
+    assert set(grads) == set(model.params)
+    report = check_gradients(lambda: model.loss_and_grads(source, target, mask)[0], model.params, grads)
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_attention_model_matches_pytorch(score):
+    """The whole attention model against PyTorch modules (Luong's global attention written with torch ops)."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    model = attention_model(score, seed=4)
+    source, target, mask = random_batch(seed=5)
+    p = {name: torch.tensor(value, requires_grad=True) for name, value in model.params.items()}
+
+    def lstm(x, weights, state=None):
+        module = torch.nn.LSTM(E, H, batch_first=True).double()
+        return torch.func.functional_call(module, weights, (x,) if state is None else (x, state))
+
+    def rnn_weights(side):
+        return {f"{name}_l0": p[f"{side}.rnn.{name}_l0"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+
+    keys, final = lstm(F.embedding(torch.tensor(source), p["encoder.embedding.weight"]), rnn_weights("encoder"))
+    decoder_inputs = torch.tensor(model.teacher_forcing_inputs(target))
+    hs, _ = lstm(F.embedding(decoder_inputs, p["decoder.embedding.weight"]), rnn_weights("decoder"), final)
+    if score == "dot":
+        scores = hs @ keys.transpose(1, 2)
+    elif score == "general":
+        scores = hs @ F.linear(keys, p["decoder.attention.weight"]).transpose(1, 2)
+    else:
+        u = torch.tanh(F.linear(hs, p["decoder.attention.query.weight"]).unsqueeze(2)
+                       + F.linear(keys, p["decoder.attention.key.weight"]).unsqueeze(1))
+        scores = F.linear(u, p["decoder.attention.v.weight"]).squeeze(-1)
+    context = torch.softmax(scores, dim=-1) @ keys
+    top = torch.tanh(F.linear(torch.cat([context, hs], dim=-1), p["decoder.combine.weight"], p["decoder.combine.bias"]))
+    logits = F.linear(top, p["decoder.output.weight"], p["decoder.output.bias"])
+    nll = F.cross_entropy(logits.reshape(-1, V_TGT), torch.tensor(target).reshape(-1), reduction="none")
+    weights = torch.tensor(mask.reshape(-1), dtype=torch.float64)
+    reference_loss = (nll * weights).sum() / weights.sum()
+    reference_loss.backward()
+
+    loss, grads = model.loss_and_grads(source, target, mask)
+    assert loss == pytest.approx(reference_loss.item(), rel=1e-12)
+    for name, value in p.items():
+        np.testing.assert_allclose(grads[name], value.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_attention_decoder_agrees_with_teacher_forcing(score):
+    model = attention_model(score, cell="rnn")
+    source, target, _ = random_batch(seed=2)
+    decoder = model.decoder(source[1])
+    stepwise = LanguageModel.sequence_log_probs(decoder, target[1])
+    teacher_forced = log_softmax(model.forward(source[1:2], target[1:2]))[0]
+    np.testing.assert_allclose(stepwise, teacher_forced[np.arange(target.shape[1]), target[1]], rtol=1e-12, atol=1e-12)
+    alpha = model.attention_weights(source, target)
+    assert alpha.shape == (source.shape[0], target.shape[1], source.shape[1])
+    np.testing.assert_allclose(alpha.sum(axis=-1), 1.0, rtol=1e-12)
+    with pytest.raises(ValueError, match="no attention"):
+        small_model("rnn").attention_weights(source, target)
+    with pytest.raises(ValueError, match="unknown attention score"):
+        Seq2Seq(V_SRC, V_TGT, attention="cosine")

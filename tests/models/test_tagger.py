@@ -126,3 +126,26 @@ def test_bad_input_is_reported():
         model.forward(inputs, np.array([7, 1, 1]))
     with pytest.raises(ValueError, match="at least one letter"):
         tasks.encode_tagging(["ab", ""], Vocabulary(list("ab")))
+
+
+def test_tagger_on_mixed_frozen_features():
+    """ELMo downstream: the tagger reads a scalar mix of feature layers; gradients by finite differences."""
+    from scratchlm.gradcheck import check_gradients
+    from scratchlm.models.tagger import BiRNNTagger
+
+    rng = np.random.default_rng(9)
+    layers = [rng.normal(size=(3, 5, 4)) for _ in range(3)]
+    model = BiRNNTagger(None, 3, embed_dim=4, hidden_size=3, cell="gru", seed=1, dtype="float64", feature_layers=3)
+    model.params["scalar_mix.scalar_parameters"][:] = [0.2, -0.4, 0.7]
+    model.params["scalar_mix.gamma"][:] = 1.3
+    tags, lengths = rng.integers(0, 3, (3, 5)), np.array([5, 2, 4])
+    _, grads = model.loss_and_grads(layers, tags, lengths)
+    report = check_gradients(lambda: model.loss_and_grads(layers, tags, lengths)[0], model.params, grads)
+    assert report.passed, str(report)
+    # a mix of one layer is gamma times the layer: doubling gamma = doubling the features
+    single = BiRNNTagger(None, 3, embed_dim=4, hidden_size=3, cell="gru", seed=1, dtype="float64", feature_layers=1)
+    mixed_scores = single.forward([layers[0]], lengths)
+    assert single.params["scalar_mix.gamma"].tolist() == [1.0]        # ELMo's start: gamma = 1
+    single.params["scalar_mix.gamma"][:] = 2.0
+    np.testing.assert_raises(AssertionError, np.testing.assert_allclose, single.forward([layers[0]], lengths), mixed_scores)
+    np.testing.assert_allclose(single.forward([layers[0] / 2.0], lengths), mixed_scores, rtol=1e-12)

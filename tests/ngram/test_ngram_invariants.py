@@ -12,7 +12,7 @@ from scratchlm.ngram import fit_ngram
 
 from ngram_corpora import lcg_corpus
 
-NORMALISED = ["mle", "laplace", "lidstone", "absdisc", "katz", "interp", "kn", "mkn"]
+NORMALISED = ["mle", "laplace", "lidstone", "absdisc", "katz", "interp", "kn", "mkn", "wb"]
 ALL = NORMALISED + ["stupid"]
 TRAIN = lcg_corpus(150, 20, seed=11)
 HELDOUT = lcg_corpus(30, 20, seed=12)

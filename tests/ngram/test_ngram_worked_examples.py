@@ -165,3 +165,41 @@ def test_katz_on_the_toy_corpus():
     # after a, seen b, c, </s> keep 1.5/3 = .5; alpha(a) = .5 / (1 - (7 + 5 + 16)/45) = 22.5/17
     assert m.prob("a", ["a"]) == pytest.approx(22.5 / 17 * 16 / 45)
     assert m.prob("<unk>", ["a"]) == pytest.approx(22.5 / 17 / 45)
+
+
+def test_witten_bell_on_the_toy_corpus():
+    m = fit("wb")
+    # p1(w) = (c(w) + N1+(.) / |O|) / (c(.) + N1+(.)) with N = 9, 4 distinct outcomes seen, |O| = 5:
+    # p1(b) = (2 + 4/5) / 13 = 14/65;  p1(c) = (1 + 4/5) / 13 = 9/65
+    assert fit("wb", order=1).prob("b") == pytest.approx(14 / 65)
+    # p(b | a) = (c(a b) + N1+(a .) p1(b)) / (c(a) + N1+(a .)) = (1 + 3 * 14/65) / (3 + 3) = 107/390
+    assert m.prob("b", ["a"]) == pytest.approx(107 / 390)
+    # unseen bigram b c: gamma(b) p1(c) = 2 / (2 + 2) * 9/65 = 9/130
+    assert m.prob("c", ["b"]) == pytest.approx(9 / 130)
+
+
+def test_witten_bell_reproduces_nltks_worked_values():
+    """NLTK's TestWittenBellInterpolatedTrigram (nltk/test/unit/lm/test_models.py), same corpus.
+
+    Vocabulary a b c d z; sentences "abcd" and "egadbe" (e and g are <unk>), order 3. Padded here:
+        <s> a b c d </s>        <s> <unk> <unk> a d b <unk> </s>
+    NLTK's higher orders follow the same formula, so its expressions are kept below with only the
+    unigram p1(c) replaced: NLTK ends at the maximum-likelihood unigram over its padded counts
+    (p1(c) = 1/18), scratchlm interpolates the unigrams with the uniform distribution:
+        unigram counts a 2, b 2, c 1, d 2, <unk> 3, </s> 2, z 0:  c(.) = 12, N1+(.) = 6
+        outcomes: a b c d z <unk> </s>  (|O| = 7; <s> and <pad> are never predicted)
+        p1(c) = (1 + 6/7) / (12 + 6) = 13/126
+    """
+    from scratchlm.text.vocab import Vocabulary
+
+    m = fit_ngram([list("abcd"), list("egadbe")], 3, "wb", vocab=Vocabulary(list("abcdz")))
+    p1_c = 13 / 126
+    assert m.prob("c") == pytest.approx(p1_c)
+    assert m.prob("z") == pytest.approx((6 / 7) / 18)   # seen nowhere: only the uniform share (NLTK: 0)
+    # 2 words follow b and b occurred 2 times: gamma(b) = 2 / (2 + 2) = 0.5, mle(c | b) = 1/2
+    p_c_given_b = (1 - 0.5) * 0.5 + 0.5 * p1_c
+    assert m.prob("c", ["b"]) == pytest.approx(p_c_given_b)
+    # 1 word follows "a b", which occurred once: gamma(a b) = 1 / (1 + 1) = 0.5, mle(c | a b) = 1
+    assert m.prob("c", ["a", "b"]) == pytest.approx((1 - 0.5) + 0.5 * p_c_given_b)
+    # "z b" was never seen: the score of "b c" (NLTK's issue 2332)
+    assert m.prob("c", ["z", "b"]) == pytest.approx(p_c_given_b)
