@@ -130,11 +130,11 @@ def keep_top_p(scores: np.ndarray, p: float, min_tokens_to_keep: int = 1) -> np.
 
         token (j)   if c_j <= 1 - p       and j <= V - min_tokens_to_keep
 
-    Mathematically that keeps the smallest set of most probable tokens whose probability exceeds
-    p, so the most probable token is always kept. The boundary (a prefix holding exactly p) is
-    decided by floating-point rounding, and this function does the same float64 arithmetic as
-    Hugging Face, so the two agree: [0.5, 0.2, 0.2, 0.1] with p = 0.9 keeps all four, since
-    1 - 0.9 is 0.09999999999999998 < 0.1. A token tied with the least probable kept token is kept
+    In exact arithmetic that keeps the smallest set of most probable tokens whose probability is
+    at least p, and the most probable token always stays. Where such a set holds exactly p,
+    floating-point rounding decides; this function does the same float64 arithmetic as Hugging
+    Face, so the two agree: [0.5, 0.2, 0.2, 0.1] with p = 0.9 keeps all four (three would hold
+    exactly 0.9), since 1 - 0.9 is 0.09999999999999998 < 0.1. A token tied with the least probable kept token is kept
     too (Hugging Face's unstable sort would keep one of them arbitrarily), as in
     :func:`keep_top_k`. ``p >= 1`` keeps everything. scores: (batch, V). Returns a new array.
     """

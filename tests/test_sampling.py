@@ -145,7 +145,7 @@ def test_top_k_comes_before_top_p():
     np.testing.assert_allclose(probs[0], [4 / 7, 3 / 7, 0.0, 0.0])
 
 
-def test_top_p_keeps_the_smallest_set_above_p():
+def test_top_p_keeps_the_smallest_set_reaching_p():
     probs = np.log([[0.5, 0.3, 0.15, 0.05]])
     # From the least probable up: .05, then .05 + .15 = .2 <= 1 - .79 = .21 is dropped; .5 stays.
     np.testing.assert_allclose(filtered_probs(probs, top_p=0.79)[0], [0.625, 0.375, 0, 0])

@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--top-k", type=positive_int, default=None,
                           help="sample only from the tokens scoring at least the k-th highest")
     sampling.add_argument("--top-p", type=probability, default=None,
-                          help="sample only from the most probable tokens holding more than p")
+                          help="sample only from the fewest most probable tokens holding at least p")
     sampling.add_argument("--min-tokens-to-keep", type=positive_int, default=1,
                           help="top-k and top-p keep at least this many tokens (default: 1)")
     search = parser.add_argument_group("search instead of sampling")
