@@ -1,24 +1,35 @@
 """Choosing the next token, and generating text from any language model.
 
-A language model gives scores (logits, or log-probabilities) for the next token. A *decoding rule*
-turns them into a choice. This module writes out the usual rules, one step each, in the order
-they are applied (the order Hugging Face's ``generate`` uses)::
+A language model gives scores (log-probabilities) for the next token. Decoding turns them into a
+choice in two stages, in the order of Hugging Face's ``generate()``:
 
-    logits z (batch, V)
+1. the *logits processors* of :mod:`scratchlm.processors` edit the scores using what has been
+   generated so far: repetition penalty, no-repeat n-grams, bad words, min new tokens, suppressed
+   tokens (the special tokens ``<pad>``, ``<bos>`` and, unless asked for, ``<unk>`` always);
+2. for sampling, the *warpers* of this module reshape the distribution, then a token is drawn::
+
+    scores z (batch, V)
       -> temperature   z / T                      T -> 0: argmax; T -> inf: uniform
+      -> top-k         keep the tokens scoring at least the k-th highest score
+      -> top-p         keep the most probable tokens until the rest hold at most 1 - p
       -> softmax       p_i = exp(z_i - max z) / sum_j exp(z_j - max z)
-      -> top-k         keep the k most probable tokens, renormalise
-      -> top-p         keep the smallest set whose probability reaches p, renormalise
       -> sample        inverse CDF: u ~ U[0, 1), the first token whose cumulative sum exceeds u
 
-:func:`filtered_probs` returns the exact distribution of the last line, so a notebook can plot
-what each knob does; :func:`sample_next` draws from it; :func:`greedy_next` is the argmax;
-:func:`generate` runs a whole continuation through the :class:`~scratchlm.lm.LanguageModel`
-interface.
+   Greedy decoding takes the argmax of the processed scores instead; beam search
+   (:mod:`scratchlm.beam`) sums them.
 
-Ties are broken the same way everywhere: among tokens of equal probability, the lower id ranks
-first. So top-k keeps exactly k tokens, top-p's "smallest set" is unique, and the argmax is the
-first maximum.
+Each warper, like each processor, maps scores to scores and marks a removed token with
+``-inf``, so they compose; :func:`filtered_probs` returns the exact distribution of the last
+line, so a notebook can plot what each knob does; :func:`sample_next` draws from it;
+:func:`greedy_next` is the argmax; :func:`generate` runs a whole continuation through the
+:class:`~scratchlm.lm.LanguageModel` interface, with every option of Hugging Face's
+``generate()`` under the same name.
+
+Ties and boundaries follow Hugging Face, so that the same knobs give the same distributions:
+top-k keeps every token tied with the k-th (a cut inside a tie would have to prefer one of two
+equally probable tokens for no reason), top-p drops the least probable tokens while their
+total is at most 1 - p, computed as Hugging Face computes it (see :func:`keep_top_p`), and keeps
+ties of its last kept token too. Greedy decoding takes the first (lowest-id) maximum.
 
 Logits may contain ``-inf`` (an n-gram model gives ``<bos>`` and ``<pad>`` probability zero);
 such tokens get probability zero and are never drawn. Everything here is NumPy on the CPU: the
@@ -32,11 +43,8 @@ from typing import Sequence
 import numpy as np
 
 from scratchlm import backend
-from scratchlm.lm import LanguageModel
-
-# Cumulative sums are rounded; a prefix that misses p by less than this fraction of p still
-# "reaches" it, so 0.5 + 0.2 + 0.2 (= 0.8999999999999999 in floating point) reaches p = 0.9.
-TOP_P_ROUNDING = 1e-9
+from scratchlm.lm import LanguageModel, never_generated_ids
+from scratchlm.processors import ScoreRules
 
 
 def _check_logits(logits) -> np.ndarray:
@@ -53,98 +61,122 @@ def _check_logits(logits) -> np.ndarray:
     return scores
 
 
-def _check_knobs(temperature, top_k, top_p) -> None:
-    if not isinstance(temperature, (int, float, np.number)) or not math.isfinite(temperature):
+def _is_int(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def _check_knobs(temperature, top_k, top_p, min_tokens_to_keep=1) -> None:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.number)) or not math.isfinite(temperature):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     if temperature <= 0:
         raise ValueError(
             f"temperature must be > 0, got {temperature!r} (for the argmax use greedy decoding)"
         )
-    if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-            raise ValueError(f"top_k must be an integer >= 1 or None, got {top_k!r}")
+    if top_k is not None and (not _is_int(top_k) or top_k < 1):
+        raise ValueError(f"top_k must be an integer >= 1 or None, got {top_k!r}")
     if top_p is not None:
-        if not isinstance(top_p, (int, float, np.number)) or not 0 < top_p <= 1:
+        if isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.number)) or not 0 < top_p <= 1:
             raise ValueError(f"top_p must be a number in (0, 1] or None, got {top_p!r}")
+    if not _is_int(min_tokens_to_keep) or min_tokens_to_keep < 1:
+        raise ValueError(f"min_tokens_to_keep must be an integer >= 1, got {min_tokens_to_keep!r}")
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """p_i = exp(z_i - max_j z_j) / sum_j exp(z_j - max_j z_j), along the last axis.
 
     Subtracting the maximum changes nothing mathematically but keeps every exponent <= 0, so
-    nothing overflows even for z / T with T = 1e-4; ``-inf`` scores give exactly 0.
+    nothing overflows; ``-inf`` scores give exactly 0.
     """
-    shifted = scores - scores.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = scores - scores.max(axis=-1, keepdims=True)
     weights = np.exp(shifted)
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
-def rank_tokens(values: np.ndarray) -> np.ndarray:
-    """Token ids of each row sorted from the largest value down; equal values: lower id first.
+def apply_temperature(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """z <- (z - max z) / T, row by row (Hugging Face's TemperatureLogitsWarper divides by T).
 
-    values: (batch, V). Returns (batch, V) int. A stable sort of -values keeps tied ids in
-    increasing order, which is the tie-breaking rule of this whole module.
+    Subtracting the row maximum first changes no distribution (softmax, top-k and top-p ignore a
+    constant per row) but makes every score <= 0 with the best at exactly 0. So when z / T would
+    overflow (z = 1e308, or T = 1e-310), the best tokens stay at 0 and the others fall to -inf:
+    the distribution is the argmax (shared among exact ties), which is the limit T -> 0.
+    scores: (batch, V). Returns a new (batch, V) array.
     """
-    return np.argsort(-values, axis=1, kind="stable")
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        return shifted / temperature
 
 
-def keep_top_k(probs: np.ndarray, k: int) -> np.ndarray:
-    """Zero all but the k most probable tokens of each row, then renormalise.
+def keep_top_k(scores: np.ndarray, k: int, min_tokens_to_keep: int = 1) -> np.ndarray:
+    """Top-k (Fan et al. 2018): keep the tokens whose score is at least the k-th highest::
 
-    probs: (batch, V), rows summing to 1. Exactly min(k, V) tokens are kept (ties: lower ids);
-    a kept token may still have probability zero if fewer than k tokens are possible.
+        z_i <- -inf   if z_i < z_(k)      (z_(k): the k-th largest score of the row)
+
+    with k raised to ``min_tokens_to_keep`` if smaller and capped at V, as in Hugging Face's
+    TopKLogitsWarper. A token tied with the k-th is kept, so more than k may stay: z = [3, 2, 2,
+    1] with k = 2 keeps three tokens. scores: (batch, V). Returns a new (batch, V) array.
     """
-    order = rank_tokens(probs)
-    dropped = order[:, k:]
-    truncated = probs.copy()
-    np.put_along_axis(truncated, dropped, 0.0, axis=1)
-    return truncated / truncated.sum(axis=1, keepdims=True)
+    vocab_size = scores.shape[1]
+    k = min(max(k, min_tokens_to_keep), vocab_size)
+    kth_largest = np.partition(scores, vocab_size - k, axis=1)[:, vocab_size - k, None]  # (batch, 1)
+    return np.where(scores < kth_largest, -np.inf, scores)
 
 
-def keep_top_p(probs: np.ndarray, p: float) -> np.ndarray:
-    """Nucleus (Holtzman et al. 2020): keep the smallest set of tokens whose probability reaches p.
+def keep_top_p(scores: np.ndarray, p: float, min_tokens_to_keep: int = 1) -> np.ndarray:
+    """Nucleus (Holtzman et al. 2020): drop the least probable tokens while they hold at most 1 - p.
 
-    Rank the tokens by probability (ties: lower id first) and keep the shortest prefix of that
-    ranking whose probabilities sum to at least p; then renormalise. A token is in the prefix
-    exactly when the tokens ranked before it sum to *less* than p, so the most probable token is
-    always kept. probs: (batch, V), rows summing to 1.
+    With the probabilities sorted from the least probable up, q_(1) <= q_(2) <= ... <= q_(V), and
+    their cumulative sums c_j = q_(1) + ... + q_(j), Hugging Face's TopPLogitsWarper drops::
+
+        token (j)   if c_j <= 1 - p       and j <= V - min_tokens_to_keep
+
+    In exact arithmetic that keeps the smallest set of most probable tokens whose probability is
+    at least p, and the most probable token always stays. Where such a set holds exactly p,
+    floating-point rounding decides; this function does the same float64 arithmetic as Hugging
+    Face, so the two agree: [0.5, 0.2, 0.2, 0.1] with p = 0.9 keeps all four (three would hold
+    exactly 0.9), since 1 - 0.9 is 0.09999999999999998 < 0.1. A token tied with the least probable kept token is kept
+    too (Hugging Face's unstable sort would keep one of them arbitrarily), as in
+    :func:`keep_top_k`. ``p >= 1`` keeps everything. scores: (batch, V). Returns a new array.
     """
     if p >= 1:
-        return probs
-    order = rank_tokens(probs)
-    sorted_probs = np.take_along_axis(probs, order, axis=1)
-    mass_before = np.cumsum(sorted_probs, axis=1) - sorted_probs  # (batch, V)
-    dropped_sorted = mass_before >= p * (1 - TOP_P_ROUNDING)
-    truncated = probs.copy()
-    np.put_along_axis(truncated, order, np.where(dropped_sorted, 0.0, sorted_probs), axis=1)
-    return truncated / truncated.sum(axis=1, keepdims=True)
+        return scores.copy()
+    probs = softmax(scores)
+    order = np.argsort(scores, axis=1, kind="stable")  # least probable first
+    cumulative = np.cumsum(np.take_along_axis(probs, order, axis=1), axis=1)  # (batch, V)
+    dropped = cumulative <= 1 - p
+    dropped[:, max(scores.shape[1] - min_tokens_to_keep, 0):] = False
+    # The dropped tokens are a prefix of `order`; the first kept one is the least probable kept.
+    first_kept = np.argmin(dropped, axis=1)  # (batch,)
+    threshold = np.take_along_axis(scores, order[np.arange(len(order)), first_kept][:, None], axis=1)
+    return np.where(scores < threshold, -np.inf, scores)
 
 
 def filtered_probs(logits, temperature: float = 1.0, top_k: int | None = None,
-                   top_p: float | None = None) -> np.ndarray:
+                   top_p: float | None = None, min_tokens_to_keep: int = 1) -> np.ndarray:
     """The distribution :func:`sample_next` draws from: temperature, then top-k, then top-p.
 
-        p = softmax(z / T);   p <- keep_top_k(p, top_k);   p <- keep_top_p(p, top_p)
+        z <- z / T;   z <- keep_top_k(z, top_k);   z <- keep_top_p(z, top_p);   p = softmax(z)
 
     Args:
         logits: (batch, V) scores z; unnormalised logits or log-probabilities alike (softmax
             ignores a constant per row). May contain -inf; NaN and +inf are errors.
         temperature: T > 0. T = 1 leaves the model's distribution as it is.
-        top_k: keep the k most probable tokens (None: keep all).
-        top_p: keep the smallest set of tokens whose probability reaches top_p, in (0, 1]
+        top_k: keep the tokens scoring at least the k-th highest (None: keep all).
+        top_p: keep the most probable tokens until the others hold at most 1 - top_p, in (0, 1]
             (None or 1: keep all).
+        min_tokens_to_keep: top-k and top-p never keep fewer tokens than this (Hugging Face's
+            name; it sets 2 for beam sampling so that a beam always has a second choice).
 
     Returns:
         probs: (batch, V) float64, each row summing to 1, zero outside the kept tokens.
     """
-    _check_knobs(temperature, top_k, top_p)
-    scores = _check_logits(logits)
-    probs = softmax(scores / temperature)
+    _check_knobs(temperature, top_k, top_p, min_tokens_to_keep)
+    scores = apply_temperature(_check_logits(logits), temperature)
     if top_k is not None:
-        probs = keep_top_k(probs, top_k)
+        scores = keep_top_k(scores, top_k, min_tokens_to_keep)
     if top_p is not None:
-        probs = keep_top_p(probs, top_p)
-    return probs
+        scores = keep_top_p(scores, top_p, min_tokens_to_keep)
+    return softmax(scores)
 
 
 def sample_categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -154,17 +186,16 @@ def sample_categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarra
     token is the first i with c_i > u * c_{V-1}; it lands on token i with probability
     (c_i - c_{i-1}) / c_{V-1} = p_i. (Scaling u by the last sum, which is 1 up to rounding,
     keeps the search inside the row.) A token of probability zero adds nothing to the sum, so
-    it is never the first to exceed u.
+    it is never the first to exceed u. Since c is non-decreasing, "the first i with c_i > x" is
+    the number of i with c_i <= x, which counts a whole batch at once.
     """
     cdf = np.cumsum(probs, axis=1)  # (batch, V)
     u = rng.random(probs.shape[0])  # (batch,)
     last_possible = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
-    ids = np.empty(probs.shape[0], dtype=np.int64)
-    for row in range(probs.shape[0]):
-        ids[row] = np.searchsorted(cdf[row], u[row] * cdf[row, -1], side="right")
-    # u * c can round up to c itself; the search then runs past the row, and the right token
+    ids = np.count_nonzero(cdf <= (u * cdf[:, -1])[:, None], axis=1)
+    # u * c can round up to c itself; the count then runs past the row, and the right token
     # is the last one with non-zero probability.
-    return np.minimum(ids, last_possible)
+    return np.minimum(ids, last_possible).astype(np.int64)
 
 
 def make_rng(rng) -> np.random.Generator:
@@ -177,19 +208,20 @@ def make_rng(rng) -> np.random.Generator:
 
 
 def sample_next(logits, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, rng=None) -> np.ndarray:
+                top_p: float | None = None, rng=None, min_tokens_to_keep: int = 1) -> np.ndarray:
     """Draw the next token of each row from :func:`filtered_probs` (logits, T, k, p).
 
     Args:
         logits: (batch, V) scores; see :func:`filtered_probs`.
-        temperature, top_k, top_p: as in :func:`filtered_probs`.
+        temperature, top_k, top_p, min_tokens_to_keep: as in :func:`filtered_probs`.
         rng: a numpy Generator (advanced in place, so successive calls differ), an int seed, or
             None for fresh entropy. The same seed gives the same tokens.
 
     Returns:
         ids: (batch,) int64.
     """
-    probs = filtered_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+    probs = filtered_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p,
+                           min_tokens_to_keep=min_tokens_to_keep)
     return sample_categorical(probs, make_rng(rng))
 
 
@@ -225,55 +257,116 @@ def warm_up(model: LanguageModel, prompt_ids: Sequence[int]):
 
 def generate(model: LanguageModel, prompt_ids: Sequence[int] = (), n: int = 1, max_len: int = 100,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-             rng=None, greedy: bool = False) -> list[list[int]]:
-    """Continue ``prompt_ids`` ``n`` times, sampling (or, with greedy=True, taking the argmax).
+             rng=None, greedy: bool = False, *, min_tokens_to_keep: int = 1,
+             repetition_penalty: float = 1.0, no_repeat_ngram_size: int = 0, min_new_tokens: int = 0,
+             suppress_tokens: Sequence[int] | None = None,
+             bad_words_ids: Sequence[Sequence[int]] | None = None, allow_unk: bool = False,
+             num_beams: int = 1, num_return_sequences: int = 1, length_penalty: float = 1.0,
+             early_stopping: bool | str = False) -> list[list[int]]:
+    """Continue ``prompt_ids``: sampling (default), greedy decoding, or beam search (num_beams > 1).
 
-    The model reads ``<bos>`` (``model.start``) and the prompt once; that state is then copied
-    to ``n`` rows with ``model.select`` and the n continuations are drawn together, one batched
+    The options have the names and meanings of Hugging Face's ``generate()`` (its ``max_new_tokens``
+    is ``max_len`` here, its ``do_sample=False`` is ``greedy=True`` or ``num_beams > 1``).
+    Sampling and greedy decoding read ``<bos>`` (``model.start``) and the prompt once, copy that
+    state to every row with ``model.select``, and then decode all rows together, one batched
     step at a time::
 
-        for each step:  logp = model.log_probs(state)            # (rows still going, V)
-                        w    = sample_next(logp, T, k, p, rng)   # or argmax
+        for each step:  z = model.log_probs(state)                       # (rows still going, V)
+                        z = processors(z, prompt + tokens so far)         # scratchlm.processors
+                        w = sample_next(z, T, k, p, rng)   or   argmax z
                         rows that drew <eos> stop; the others advance by w
 
     Args:
         model: any :class:`~scratchlm.lm.LanguageModel` (put a neural model in eval mode first).
         prompt_ids: the context to continue, without ``<bos>``; may be empty.
-        n: number of continuations, drawn as one batch.
-        max_len: at most this many tokens are drawn per continuation, ``<eos>`` included.
-        temperature, top_k, top_p: see :func:`filtered_probs` (ignored when greedy=True).
+        n: number of prompt copies decoded side by side (Hugging Face's batch of one prompt).
+        max_len: at most this many tokens are generated per continuation, ``<eos>`` included.
+        temperature, top_k, top_p, min_tokens_to_keep: the sampling warpers, see
+            :func:`filtered_probs`; ignored by greedy decoding and beam search, which do not sample
+            (as Hugging Face ignores them when ``do_sample=False``).
         rng: numpy Generator, int seed or None; the same seed gives the same continuations.
-        greedy: take the most probable token at every step instead of sampling.
+        greedy: take the most probable (processed) score at every step instead of sampling.
+        repetition_penalty, no_repeat_ngram_size, min_new_tokens, suppress_tokens, bad_words_ids:
+            the logits processors, applied in that order before the warpers; see
+            :mod:`scratchlm.processors`. The prompt counts as seen.
+        allow_unk: let ``<unk>`` be generated. ``<pad>`` and ``<bos>`` never are (see
+            :func:`scratchlm.lm.never_generated_ids`).
+        num_beams: > 1 hands the search to :func:`scratchlm.beam.beam_search` with this many beams.
+        num_return_sequences: continuations returned per prompt copy: samples drawn, or the best
+            beam hypotheses (at most num_beams). Greedy decoding has only one.
+        length_penalty, early_stopping: beam search only; see :func:`scratchlm.beam.beam_search`
+            (Hugging Face's defaults, 1.0 and False).
 
     Returns:
-        n lists of generated ids: the continuation only, without the prompt and without the
-        ``<eos>`` that ended it. A continuation shorter than ``max_len`` ended with ``<eos>``;
-        one of exactly ``max_len`` tokens was cut off (a model whose eos_id is None always is).
+        n * num_return_sequences lists of generated ids: the continuation only, without the prompt
+        and without the ``<eos>`` that ended it. A continuation shorter than ``max_len`` ended with
+        ``<eos>``; one of exactly ``max_len`` tokens was cut off (a model whose eos_id is None
+        always is). Beam search returns its hypotheses best first.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 1:
-        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
-    if not greedy:
-        _check_knobs(temperature, top_k, top_p)
-    rng = make_rng(rng)
+    for name, value in (("n", n), ("max_len", max_len), ("num_beams", num_beams),
+                        ("num_return_sequences", num_return_sequences)):
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    processor_options = dict(repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+                             min_new_tokens=min_new_tokens, suppress_tokens=suppress_tokens,
+                             bad_words_ids=bad_words_ids, allow_unk=allow_unk)
+    if not greedy and num_beams == 1:
+        _check_knobs(temperature, top_k, top_p, min_tokens_to_keep)
+    if num_beams > 1:
+        if n != 1:
+            raise ValueError(f"beam search is deterministic: n copies would all be the same; use n=1, got n={n}")
+        # Imported here because beam.py itself builds on this module's warm_up.
+        from scratchlm.beam import beam_search
+        hypotheses = beam_search(model, prompt_ids, beam_width=num_beams, max_len=max_len,
+                                 n_best=num_return_sequences, length_penalty=length_penalty,
+                                 early_stopping=early_stopping, **processor_options)
+        return [ids for ids, _ in hypotheses]
+    if greedy and num_return_sequences != 1:
+        raise ValueError(f"greedy decoding has one answer; num_return_sequences must be 1, got {num_return_sequences}")
 
-    state = model.select(warm_up(model, prompt_ids), np.zeros(n, dtype=np.int64))
-    continuations: list[list[int]] = [[] for _ in range(n)]
-    going = np.arange(n)  # which continuation each row of `state` belongs to
+    rules = score_rules(model, **processor_options)
+    rng = make_rng(rng)
+    prompt = _check_ids(prompt_ids, model, "prompt_ids")
+    rows = n * num_return_sequences
+    state = model.select(warm_up(model, prompt), np.zeros(rows, dtype=np.int64))
+    sequences = np.tile(np.array(prompt, dtype=np.int64), (rows, 1))  # (rows still going, t)
+    continuations: list[list[int]] = [[] for _ in range(rows)]
+    going = np.arange(rows)  # which continuation each row of `state` belongs to
     for step in range(max_len):
-        logp = model.log_probs(state)  # (len(going), V)
+        scores = rules.apply(model.log_probs(state), sequences, num_generated=step)
+        ruled_out = np.flatnonzero(np.all(scores == -np.inf, axis=1))
+        if ruled_out.size:
+            raise ValueError(f"at step {step} the decoding options rule out every token of continuation(s) "
+                             f"{going[ruled_out].tolist()}; relax them")
         if greedy:
-            tokens = greedy_next(logp)
+            tokens = greedy_next(scores)
         else:
-            tokens = sample_next(logp, temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
+            tokens = sample_next(scores, temperature=temperature, top_k=top_k, top_p=top_p, rng=rng,
+                                 min_tokens_to_keep=min_tokens_to_keep)
+        sequences = np.concatenate([sequences, tokens[:, None]], axis=1)
         ended = tokens == model.eos_id if model.eos_id is not None else np.zeros(len(tokens), bool)
-        for row in np.flatnonzero(~ended):
-            continuations[going[row]].append(int(tokens[row]))
-        if ended.all() or step + 1 == max_len:
+        if step + 1 == max_len:
+            ended[:] = True
+        for row in np.flatnonzero(ended):
+            generated = sequences[row, len(prompt):]
+            continuations[going[row]] = generated[:-1].tolist() if tokens[row] == model.eos_id else generated.tolist()
+        if ended.all():
             break
         if ended.any():
             keep = np.flatnonzero(~ended)
-            state, tokens, going = model.select(state, keep), tokens[keep], going[keep]
+            state, tokens, going, sequences = model.select(state, keep), tokens[keep], going[keep], sequences[keep]
         state = model.advance(state, tokens)
     return continuations
+
+
+def score_rules(model: LanguageModel, repetition_penalty: float = 1.0, no_repeat_ngram_size: int = 0,
+                min_new_tokens: int = 0, suppress_tokens=None, bad_words_ids=None,
+                allow_unk: bool = False) -> ScoreRules:
+    """The logits processors for ``model``, with its special tokens suppressed (see
+    :func:`scratchlm.lm.never_generated_ids`); shared by :func:`generate` and beam search."""
+    if not isinstance(allow_unk, (bool, np.bool_)):
+        raise TypeError(f"allow_unk must be True or False, got {allow_unk!r}")
+    return ScoreRules.build(model.vocab_size, model.eos_id, repetition_penalty=repetition_penalty,
+                            no_repeat_ngram_size=no_repeat_ngram_size, bad_words_ids=bad_words_ids,
+                            min_new_tokens=min_new_tokens, suppress_tokens=suppress_tokens,
+                            never_generated=never_generated_ids(model, allow_unk=bool(allow_unk)))

@@ -29,27 +29,43 @@ NEG_INF = -math.inf
 P_THRESHOLD = 1e-3
 
 
-def reference_probs(row, temperature=1.0, top_k=None, top_p=None):
-    """The filtered distribution of one row of logits, from the definitions, in plain Python."""
-    scaled = {i: z / temperature for i, z in enumerate(row) if z != NEG_INF}
-    largest = max(scaled.values())
-    weights = {i: math.exp(s - largest) for i, s in scaled.items()}
-    probs = {i: w / sum(weights.values()) for i, w in weights.items()}
-    ranking = sorted(probs, key=lambda i: (-probs[i], i))  # most probable first, then lower id
+def reference_probs(row, temperature=1.0, top_k=None, top_p=None, min_tokens_to_keep=1):
+    """The filtered distribution of one row of logits, from the definitions, in plain Python.
+
+    Top-k keeps every token scoring at least the k-th highest score; top-p walks the tokens from
+    the least probable up, dropping them while their running total is <= 1 - p (and at least
+    min_tokens_to_keep remain), then keeps every token tied with the least probable kept one.
+    """
+    vocab_size = len(row)
+    # Shifting by the maximum changes no probability; it turns an overflowing z / T into -inf
+    # for every token but the best (the T -> 0 limit) instead of inf - inf.
+    top = max(row)
+    scores = {i: (z - top) / temperature for i, z in enumerate(row) if z != NEG_INF}
+
+    def normalise(kept):
+        largest = max(scores[i] for i in kept)
+        weights = {i: math.exp(scores[i] - largest) for i in kept}
+        total = sum(weights.values())
+        return {i: w / total for i, w in weights.items()}
+
+    kept = set(scores)
     if top_k is not None:
-        ranking = ranking[:top_k]
-        kept_mass = sum(probs[i] for i in ranking)
-        probs = {i: probs[i] / kept_mass for i in ranking}
-    if top_p is not None and top_p < 1:  # top_p = 1 keeps every token, tiny ones included
-        nucleus, mass = [], 0.0
-        for i in ranking:
-            nucleus.append(i)
-            mass += probs[i]
-            if mass >= top_p * (1 - 1e-9):  # rounding tolerance, as in scratchlm.sampling
+        k = min(max(top_k, min_tokens_to_keep), vocab_size)
+        ranked = sorted((scores.get(i, NEG_INF) for i in range(vocab_size)), reverse=True)
+        kept = {i for i in kept if scores[i] >= ranked[k - 1]}
+    if top_p is not None and top_p < 1:
+        probs = normalise(kept)
+        ascending = sorted(range(vocab_size), key=lambda i: (probs.get(i, 0.0), i))
+        total, first_kept = 0.0, None
+        for position, i in enumerate(ascending):
+            total += probs.get(i, 0.0)
+            if total > 1 - top_p or position >= vocab_size - min_tokens_to_keep:
+                first_kept = i
                 break
-        kept_mass = sum(probs[i] for i in nucleus)
-        probs = {i: probs[i] / kept_mass for i in nucleus}
-    return np.array([probs.get(i, 0.0) for i in range(len(row))])
+        threshold = scores[first_kept] if first_kept in kept else NEG_INF
+        kept = {i for i in kept if scores[i] >= threshold}
+    probs = normalise(kept)
+    return np.array([probs.get(i, 0.0) for i in range(vocab_size)])
 
 
 def assert_draws_follow(ids, expected_probs):
@@ -57,6 +73,8 @@ def assert_draws_follow(ids, expected_probs):
     counts = np.bincount(ids, minlength=len(expected_probs))
     impossible = expected_probs == 0
     assert counts[impossible].sum() == 0, "drew a token of probability zero"
+    if np.count_nonzero(~impossible) == 1:
+        return  # one possible token, and every draw was it
     result = stats.chisquare(counts[~impossible], len(ids) * expected_probs[~impossible])
     assert result.pvalue > P_THRESHOLD, f"draws {counts} do not follow {expected_probs}"
 
@@ -71,6 +89,9 @@ SETTINGS = [
     dict(top_p=0.8),
     dict(temperature=0.7, top_k=4, top_p=0.9),
     dict(temperature=1.5, top_k=3, top_p=0.6),
+    dict(top_k=2),  # the tie at the 3rd place is below the cut
+    dict(top_k=1, top_p=0.1, min_tokens_to_keep=3),
+    dict(temperature=1e-310),  # z / T overflows: the argmax
 ]
 
 
@@ -104,6 +125,7 @@ def test_filtered_probs_matches_the_reference_on_random_cases():
             temperature=float(rng.choice([0.3, 1.0, 2.0])),
             top_k=None if rng.random() < 0.3 else int(rng.integers(1, vocab_size + 2)),
             top_p=None if rng.random() < 0.3 else float(rng.choice([0.1, 0.5, 0.9, 1.0])),
+            min_tokens_to_keep=int(rng.choice([1, 1, 2, 3])),
         )
         got = filtered_probs(logits[None, :], **settings)[0]
         np.testing.assert_allclose(got, reference_probs(logits, **settings), atol=1e-12, err_msg=str(settings))
@@ -123,25 +145,37 @@ def test_top_k_comes_before_top_p():
     np.testing.assert_allclose(probs[0], [4 / 7, 3 / 7, 0.0, 0.0])
 
 
-def test_top_p_is_the_smallest_set_reaching_p():
+def test_top_p_keeps_the_smallest_set_reaching_p():
     probs = np.log([[0.5, 0.3, 0.15, 0.05]])
-    # .5 + .3 = .8 reaches .8: two tokens, [.5, .3] / .8.
-    np.testing.assert_allclose(filtered_probs(probs, top_p=0.8)[0], [0.625, 0.375, 0, 0])
-    # .81 needs the third token: [.5, .3, .15] / .95.
+    # From the least probable up: .05, then .05 + .15 = .2 <= 1 - .79 = .21 is dropped; .5 stays.
+    np.testing.assert_allclose(filtered_probs(probs, top_p=0.79)[0], [0.625, 0.375, 0, 0])
+    # p = .81: 1 - p = .19; .05 is dropped, .2 is not: [.5, .3, .15] / .95.
     np.testing.assert_allclose(filtered_probs(probs, top_p=0.81)[0], np.array([0.5, 0.3, 0.15, 0]) / 0.95)
     # The most probable token is always kept, however small p.
     np.testing.assert_allclose(filtered_probs(probs, top_p=0.01)[0], [1, 0, 0, 0])
     np.testing.assert_allclose(filtered_probs(probs, top_p=1e-15)[0], [1, 0, 0, 0])
-    # 0.5 + 0.2 + 0.2 is 0.8999999999999999 in floating point; it still reaches 0.9.
+    # min_tokens_to_keep overrides p: the two most probable stay.
+    np.testing.assert_allclose(filtered_probs(probs, top_p=0.01, min_tokens_to_keep=2)[0], [0.625, 0.375, 0, 0])
+
+
+def test_top_p_boundary_follows_hugging_faces_arithmetic():
+    # In float64, 1 - 0.9 = 0.09999999999999998 < 0.1, so the least probable token's 0.1 is not
+    # <= 1 - p and all four stay (Hugging Face's TopPLogitsWarper gives the same on float64).
     probs = filtered_probs(np.log([[0.5, 0.2, 0.2, 0.1]]), top_p=0.9)
-    np.testing.assert_allclose(probs[0], [5 / 9, 2 / 9, 2 / 9, 0])
+    np.testing.assert_allclose(probs[0], [0.5, 0.2, 0.2, 0.1])
+    assert 1 - 0.9 < 0.1
 
 
-def test_ties_keep_the_lower_ids():
+def test_ties_are_kept_together():
     uniform = np.zeros((1, 4))
-    np.testing.assert_allclose(filtered_probs(uniform, top_p=0.5)[0], [0.5, 0.5, 0, 0])
-    np.testing.assert_allclose(filtered_probs(uniform, top_k=3)[0], [1 / 3, 1 / 3, 1 / 3, 0])
-    np.testing.assert_allclose(filtered_probs([[0.0, 1.0, 1.0, 1.0]], top_k=1)[0], [0, 1, 0, 0])
+    # No cut falls inside a tie: top-k and top-p keep every token tied with the last kept one.
+    np.testing.assert_allclose(filtered_probs(uniform, top_p=0.5)[0], [0.25] * 4)
+    np.testing.assert_allclose(filtered_probs(uniform, top_k=3)[0], [0.25] * 4)
+    np.testing.assert_allclose(filtered_probs([[0.0, 1.0, 1.0, 1.0]], top_k=1)[0], [0, 1 / 3, 1 / 3, 1 / 3])
+    # z = [3, 2, 2, 1], k = 2: the 2nd highest score is 2, and both 2s stay.
+    kept = filtered_probs([[3.0, 2.0, 2.0, 1.0]], top_k=2)[0] > 0
+    assert kept.tolist() == [True, True, True, False]
+    # Greedy decoding takes the first maximum.
     assert greedy_next(np.array([[0.0, 2.0, 2.0], [5.0, 5.0, 5.0]])).tolist() == [1, 0]
 
 
@@ -154,6 +188,17 @@ def test_tiny_temperature_approaches_argmax_without_overflow():
     np.testing.assert_array_equal(probs[0], [0, 0, 0, 1, 0])
     np.testing.assert_allclose(probs[1], [0.5, 0.5, 0, 0, 0])  # a tie at the top stays a tie
     assert ids[0] == 3 and ids[1] in (0, 1)
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 1e-310, 5e-324])
+@pytest.mark.parametrize("top_k, top_p", [(None, None), (2, None), (None, 0.5)])
+def test_overflowing_scores_give_the_argmax_and_stay_finite(temperature, top_k, top_p):
+    logits = np.array([[1e308, -1e308, 0.0, 1e307], [-1.0, 2.0, -1e308, 1.5], [7.0, 7.0, 1e-300, -7.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probs = filtered_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+    assert np.isfinite(probs).all()
+    np.testing.assert_array_equal(probs, [[1, 0, 0, 0], [0, 1, 0, 0], [0.5, 0.5, 0, 0]])
 
 
 def test_large_temperature_approaches_uniform_over_possible_tokens():

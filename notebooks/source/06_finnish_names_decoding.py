@@ -180,3 +180,79 @@ for method, outputs in methods.items():
 #   the improbable tail that makes plain sampling at $T = 1$ occasionally produce garbage.
 # - Beam search finds names of higher total probability than greedy decoding; whether they are
 #   better names is a different question (probable names are short and common).
+
+# %% [markdown]
+# ## Hugging Face's decoding controls, one at a time
+#
+# `scratchlm.sampling.generate` takes the options of Hugging Face's `generate()` under the same
+# names. Before a token is chosen, the *logits processors* edit the model's scores, in this order:
+#
+# 1. `repetition_penalty` $r$: a token already in the text (prompt included) has its score
+#    $z$ divided by $r$ if $z > 0$, multiplied by $r$ if $z < 0$ (log-probabilities are $< 0$, so
+#    here $p \to p^r$);
+# 2. `no_repeat_ngram_size` $n$: no $n$-gram may occur twice;
+# 3. `bad_words_ids`: listed token sequences are never completed;
+# 4. `min_new_tokens`: no `<eos>` before that many new tokens;
+# 5. `suppress_tokens`: listed tokens never, and the special tokens `<pad>`, `<bos>` (and `<unk>`
+#    unless `allow_unk=True`) never at all.
+#
+# Then sampling reshapes the distribution (temperature, top-$k$, top-$p$) and draws; greedy takes
+# the argmax; beam search (`num_beams > 1`) adds the scores up.
+#
+# The special tokens are known from the model's vocabulary, so the model is given it first.
+
+# %%
+from scratchlm.lm import never_generated_ids
+
+model.vocab = tokenizer.vocab
+specials = [tokenizer.vocab.itos[i] for i in never_generated_ids(model, allow_unk=False)]
+print("never generated:", specials)
+for allow_unk in (True, False):
+    texts = generate(model, [], n=500, max_len=20, temperature=2.0, rng=5, allow_unk=allow_unk)
+    count = sum(ids.count(tokenizer.vocab.unk_id) for ids in texts)
+    print(f"allow_unk={allow_unk!s:<5}  <unk> in 500 samples at T = 2: {count}")
+
+
+# %% [markdown]
+# **Repetition.** At $T = 0.1$ the model nearly always takes its favourite letter, so the same
+# few names come out: "Anni", "Anni", "Anni". The repetition penalty and the no-repeat-$n$-gram
+# rule look at *one* text, the prompt and what has been generated so far. A model of the names
+# as one stream writes the names one after another in one text, and there these controls break
+# the loop; a model of single names (one item per name) repeats *across* samples, which no
+# control of a single text can see. Too strong a penalty also forbids the double letters Finnish
+# names are full of ("Anni", "Aarni").
+
+# %%
+def show(texts):
+    return "  ".join(tokenizer.decode(ids).replace("\n", " / ") or "(empty)" for ids in texts)
+
+
+settings = {
+    "T = 0.1": dict(temperature=0.1),
+    "T = 0.1, repetition_penalty 1.3": dict(temperature=0.1, repetition_penalty=1.3),
+    "T = 0.1, repetition_penalty 3": dict(temperature=0.1, repetition_penalty=3.0),
+    "T = 0.1, no_repeat_ngram_size 3": dict(temperature=0.1, no_repeat_ngram_size=3),
+    "T = 1, min_new_tokens 8": dict(min_new_tokens=8),
+    "T = 1, bad_words 'nn', 'a'": dict(bad_words_ids=[tokenizer.encode("nn"), tokenizer.encode("a")]),
+    "T = 1, top_k 3, min_tokens_to_keep 5": dict(top_k=3, min_tokens_to_keep=5),
+}
+rows = [(name, show(generate(model, [], n=4, max_len=40, rng=7, **options))) for name, options in settings.items()]
+plot.sample_table(rows, ["controls", "four samples (' / ' separates names within one text)"], max_chars=140)
+
+# %% [markdown]
+# **Beam search with Hugging Face's stopping rules.** Five beams stay live at every step;
+# finished names are collected apart and ranked by $\log P / \text{length}^{\alpha}$
+# (`length_penalty` $\alpha$; the length counts `<eos>`). `early_stopping=True` stops as soon
+# as five names have finished, `False` when the best live beam (normalised by its current
+# length) cannot beat the worst finished one, `"never"` only when no live beam can (the exact
+# test). $\alpha = 0$ prefers short names, larger $\alpha$ longer ones.
+
+# %%
+rows = []
+for alpha in (0.0, 1.0, 2.0):
+    for early_stopping in (True, False, "never"):
+        best = beam_search(model, [], beam_width=5, max_len=20, n_best=3, length_penalty=alpha,
+                           early_stopping=early_stopping)
+        rows.append((f"alpha = {alpha}, early_stopping = {early_stopping}",
+                     "  ".join(f"{tokenizer.decode(ids).replace(chr(10), ' / ')} ({score:.2f})" for ids, score in best)))
+plot.sample_table(rows, ["beam search, 5 beams", "three best (score = log P / length ** alpha)"], max_chars=140)
