@@ -21,6 +21,8 @@ import sys
 import warnings
 
 from scratchlm import backend
+from scratchlm.commands.options import (existing_folder, float_in, non_negative_float, non_negative_int, positive_float,
+                                        positive_int, readable_file)
 from scratchlm.data import CORPUS_NAMES, load_corpus
 from scratchlm.layers import CELLS
 from scratchlm.metrics import evaluate, evaluate_stream
@@ -28,6 +30,7 @@ from scratchlm.models.rnnlm import RNNLM
 from scratchlm.ngram.baselines import baseline_models
 from scratchlm.sampling import generate
 from scratchlm.text import TOKENIZERS, Vocabulary
+from scratchlm.text.char import CHAR_UNKNOWN_POLICIES
 from scratchlm.train.checkpoint import check_same_vocabulary, load_checkpoint, load_trained_model
 from scratchlm.train.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, LR_SCHEDULES, Trainer, TrainConfig
 from scratchlm.train.optimizers import OPTIMIZERS
@@ -44,53 +47,63 @@ EXIT_INTERRUPTED = 130
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("corpus", nargs="?", default=DEFAULT_CORPUS,
-                      help=f"a corpus name ({', '.join(CORPUS_NAMES)}) or the path of a UTF-8 text file (default: {DEFAULT_CORPUS})")
-    data.add_argument("--data-path", default=None, metavar="DIR", help="folder holding the ptb / wikitext-2 files")
+                      help=f"a corpus name ({', '.join(CORPUS_NAMES)}) or the path of a UTF-8 text file (default: {DEFAULT_CORPUS}); "
+                           "with --resume: where the run's text file is now, if it moved")
+    data.add_argument("--data-path", type=existing_folder, default=None, metavar="DIR", help="folder holding the ptb / wikitext-2 files")
     data.add_argument("--download", action="store_true", help="download ptb / wikitext-2 (sha256-checked) when no --data-path is given")
     data.add_argument("--kind", choices=("lines", "stream"), default=None,
                       help="for a text file: one item per line (names) or one stream (default: stream)")
     data.add_argument("--tokenizer", choices=tuple(TOKENIZERS), default="char", help="char, word or bpe (default: char)")
-    data.add_argument("--max-vocab", type=int, default=None, help="word tokenizer: keep the most frequent words only")
-    data.add_argument("--min-count", type=int, default=1, help="word tokenizer: drop words seen fewer times")
+    data.add_argument("--max-vocab", type=positive_int, default=None, help="word tokenizer: keep the most frequent words only")
+    data.add_argument("--min-count", type=positive_int, default=1, help="word tokenizer: drop words seen fewer times")
     data.add_argument("--word-split", choices=("words", "whitespace"), default=None,
                       help="word tokenizer: split on words and punctuation, or on whitespace only (default: whitespace for ptb / wikitext-2)")
-    data.add_argument("--bpe-merges", type=int, default=1000, help="bpe tokenizer: number of merges to learn")
+    data.add_argument("--bpe-merges", type=non_negative_int, default=1000, help="bpe tokenizer: number of merges to learn")
+    data.add_argument("--unknown", choices=CHAR_UNKNOWN_POLICIES, default="error",
+                      help="char tokenizer: a --prompt character outside the vocabulary is an error, <unk>, or skipped (default: error)")
 
     model = parser.add_argument_group("model")
     model.add_argument("--cell", choices=tuple(CELLS), default="lstm")
-    model.add_argument("--embed-dim", type=int, default=32)
-    model.add_argument("--hidden-size", type=int, default=128)
-    model.add_argument("--layers", type=int, default=1)
-    model.add_argument("--dropout", type=float, default=0.3)
+    model.add_argument("--embed-dim", type=positive_int, default=32)
+    model.add_argument("--hidden-size", type=positive_int, default=128)
+    model.add_argument("--layers", type=positive_int, default=1)
+    model.add_argument("--dropout", type=float_in(0.0, 1.0, high_open=True), default=0.3)
     model.add_argument("--tie-weights", action="store_true", help="share the embedding with the decoder (needs embed-dim == hidden-size)")
-    model.add_argument("--init-range", type=float, default=None, help="draw every parameter from U(-r, r) (default: PyTorch's initialisation)")
+    model.add_argument("--init-range", type=positive_float, default=None, help="draw every parameter from U(-r, r) (default: PyTorch's initialisation)")
 
     training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=int, default=None,
+    training.add_argument("--epochs", type=positive_int, default=None,
                           help=f"passes over the training data (default: {DEFAULT_EPOCHS}; with --resume: as saved)")
-    training.add_argument("--batch-size", type=int, default=32)
-    training.add_argument("--bptt", type=int, default=35, help="TBPTT k1: steps per update (stream corpora)")
-    training.add_argument("--bptt-k2", type=int, default=None, help="TBPTT k2 >= k1: steps each update backpropagates (default k1)")
+    training.add_argument("--batch-size", type=positive_int, default=32)
+    training.add_argument("--bptt", type=positive_int, default=35, help="TBPTT k1: steps per update (stream corpora)")
+    training.add_argument("--bptt-k2", type=positive_int, default=None, help="TBPTT k2 >= k1: steps each update backpropagates (default k1)")
     training.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
-    training.add_argument("--lr", type=float, default=3e-3)
-    training.add_argument("--momentum", type=float, default=0.0, help="sgd momentum")
-    training.add_argument("--clip", type=float, default=5.0, help="clip the global gradient norm to this (0: no clipping)")
-    training.add_argument("--clip-value", type=float, default=None, help="also clip every gradient coordinate to [-v, v]")
+    training.add_argument("--lr", type=positive_float, default=3e-3)
+    training.add_argument("--momentum", type=float_in(0.0, 1.0, high_open=True), default=0.0, help="sgd momentum, 0 <= m < 1")
+    training.add_argument("--clip", type=non_negative_float, default=5.0, help="clip the global gradient norm to this (0: no clipping)")
+    training.add_argument("--clip-value", type=positive_float, default=None, help="also clip every gradient coordinate to [-v, v]")
     training.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="none")
-    training.add_argument("--decay-factor", type=float, default=0.5)
-    training.add_argument("--decay-after", type=int, default=4, help="step schedule: decay after this many epochs")
-    training.add_argument("--patience", type=int, default=6, help="early stopping: epochs without improvement (0: never stop early)")
-    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--decay-factor", type=float_in(0.0, 1.0, low_open=True, high_open=True), default=0.5,
+                          help="step / plateau schedules: multiply the learning rate by this, 0 < f < 1")
+    training.add_argument("--decay-after", type=positive_int, default=4, help="step schedule: decay after this many epochs")
+    training.add_argument("--patience", type=non_negative_int, default=6, help="early stopping: epochs without improvement (0: never stop early)")
+    training.add_argument("--seed", type=non_negative_int, default=0)
     training.add_argument("--backend", choices=backend.BACKENDS, default=None, help="numpy, numba or cupy (default: SCRATCHLM_BACKEND or numpy)")
-    training.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/<corpus>)")
-    training.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT (last.npz)")
+    training.add_argument("--out", default=None, metavar="DIR",
+                          help="output folder (default: runs/<corpus>, or runs/<corpus>-2, -3, ... when that one already holds a run)")
+    training.add_argument("--overwrite", action="store_true", help="train into an --out that already holds a run, replacing it")
+    training.add_argument("--resume", type=readable_file, default=None, metavar="CHECKPOINT",
+                          help="continue the run saved in CHECKPOINT (last.npz); --epochs, --lr, --patience, --clip and the "
+                               "report options may change, the data, model and other training options may not")
+    training.add_argument("--allow-changed-data", action="store_true",
+                          help="with --resume: continue even though the corpus text differs from the one the run started on")
     training.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     report = parser.add_argument_group("report")
     report.add_argument("--prompt", default=None, help='the samples continue this text (default: "Aadolf" for finnish-names, nothing otherwise)')
-    report.add_argument("--temperatures", type=float, nargs="+", default=list(DEFAULT_TEMPERATURES))
-    report.add_argument("--num-samples", type=int, default=5, help="samples per temperature")
-    report.add_argument("--sample-length", type=int, default=None, help="longest sample in tokens (default: 30 for items, 200 for streams)")
+    report.add_argument("--temperatures", type=positive_float, nargs="+", default=list(DEFAULT_TEMPERATURES))
+    report.add_argument("--num-samples", type=positive_int, default=5, help="samples per temperature")
+    report.add_argument("--sample-length", type=positive_int, default=None, help="longest sample in tokens (default: 30 for items, 200 for streams)")
 
 
 def _corpus_name(corpus: str) -> str:
