@@ -23,6 +23,9 @@ import warnings
 from scratchlm import backend
 from scratchlm.commands.options import (existing_folder, float_in, non_negative_float, non_negative_int, positive_float,
                                         positive_int, readable_file)
+from scratchlm.commands.run_dirs import choose_run_folder, clear_run
+from scratchlm.commands.train_options import (check_memory, check_options, check_prompt, describe_overrides, prompt_ids,
+                                              resume_overrides)
 from scratchlm.data import CORPUS_NAMES, load_corpus
 from scratchlm.layers import CELLS
 from scratchlm.metrics import evaluate, evaluate_stream
@@ -32,9 +35,10 @@ from scratchlm.sampling import generate
 from scratchlm.text import TOKENIZERS, Vocabulary
 from scratchlm.text.char import CHAR_UNKNOWN_POLICIES
 from scratchlm.train.checkpoint import check_same_vocabulary, load_checkpoint, load_trained_model
-from scratchlm.train.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, LR_SCHEDULES, Trainer, TrainConfig
+from scratchlm.train.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, LR_SCHEDULES, Trainer, TrainConfig, TrainingDiverged
 from scratchlm.train.optimizers import OPTIMIZERS
 from scratchlm.train.prepare import encode_corpus, fit_tokenizer
+from scratchlm.train.resume import check_same_corpus, corpus_sha256, locate_corpus
 
 DEFAULT_CORPUS = "finnish-names"
 DEFAULT_TEMPERATURES = (0.1, 0.5, 1.0, 2.0)
@@ -42,6 +46,7 @@ DEFAULT_TEMPERATURES = (0.1, 0.5, 1.0, 2.0)
 DEFAULT_PROMPTS = {"finnish-names": "Aadolf"}
 DEFAULT_EPOCHS = 25
 EXIT_INTERRUPTED = 130
+EXIT_DIVERGED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,8 +116,11 @@ def _corpus_name(corpus: str) -> str:
 
 
 def _data_info(args) -> dict:
+    """The data, as the checkpoint records it: a text file by its absolute path (resume from anywhere)."""
     word_split = args.word_split or ("whitespace" if args.corpus in ("ptb", "wikitext-2") else "words")
-    return {"corpus": args.corpus, "data_path": args.data_path, "kind": args.kind, "tokenizer": args.tokenizer,
+    corpus = args.corpus if args.corpus in CORPUS_NAMES else os.path.abspath(args.corpus)
+    data_path = os.path.abspath(args.data_path) if args.data_path else None
+    return {"corpus": corpus, "data_path": data_path, "kind": args.kind, "tokenizer": args.tokenizer,
             "max_vocab": args.max_vocab, "min_count": args.min_count, "word_split": word_split,
             "bpe_merges": args.bpe_merges}
 
@@ -125,21 +133,25 @@ def _load_data(info: dict, download: bool):
 
 
 def _train_config(args) -> TrainConfig:
-    return TrainConfig(epochs=args.epochs or DEFAULT_EPOCHS, batch_size=args.batch_size, bptt=args.bptt, bptt_k2=args.bptt_k2,
+    return TrainConfig(epochs=DEFAULT_EPOCHS if args.epochs is None else args.epochs, batch_size=args.batch_size, bptt=args.bptt, bptt_k2=args.bptt_k2,
                        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
                        clip_norm=args.clip if args.clip > 0 else None, clip_value=args.clip_value,
                        lr_schedule=args.lr_schedule, decay_factor=args.decay_factor, decay_after=args.decay_after,
                        patience=args.patience if args.patience > 0 else None, seed=args.seed)
 
 
-def _new_trainer(args, corpus, tokenizer, train, valid, out_dir) -> Trainer:
+def _new_trainer(args, corpus, tokenizer, train, valid, out_dir, info) -> Trainer:
     lines = corpus.kind == "lines"
     vocab = tokenizer.vocab
+    steps = max(len(item) for item in train) + 1 if lines else args.bptt_k2 or args.bptt
+    announcement = check_memory(args, len(vocab), steps)
+    if announcement:
+        print(announcement, flush=True)
     model = RNNLM(len(vocab), args.embed_dim, args.hidden_size, num_layers=args.layers, cell=args.cell,
                   dropout=args.dropout, tie_weights=args.tie_weights, seed=args.seed, init_range=args.init_range,
                   bos_id=vocab.bos_id if lines else None, eos_id=vocab.eos_id if lines else None)
     return Trainer(model, tokenizer.to_json(), train, valid, corpus.kind, _train_config(args), out_dir=out_dir,
-                   data_info=_data_info(args), progress=not args.no_progress)
+                   data_info=info, progress=not args.no_progress)
 
 
 def _describe(corpus, tokenizer, trainer: Trainer) -> str:
@@ -203,8 +215,7 @@ def _print_report(model, tokenizer, corpus, train, valid, history, args) -> None
 
 
 def _samples(model, tokenizer, prompt: str, temperature: float, length: int, args) -> list[str]:
-    prompt_ids = tokenizer.encode(prompt) if prompt else []
-    samples = generate(model, prompt_ids, n=args.num_samples, max_len=length, temperature=temperature, rng=args.seed)
+    samples = generate(model, prompt_ids(tokenizer, prompt, args.unknown), n=args.num_samples, max_len=length, temperature=temperature, rng=args.seed)
     return [prompt + tokenizer.decode(ids) for ids in samples]
 
 
@@ -226,34 +237,75 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train_and_report(args: argparse.Namespace) -> int:
+    check_options(args)
     if args.backend:
         backend.use(args.backend)
     if args.resume:
-        saved = load_checkpoint(args.resume)
-        info = saved.config.get("data") or {}
-        if not info:
-            raise ValueError(f"{args.resume!r} does not say which data it was trained on; cannot resume it")
-        args.corpus = info["corpus"]
-        corpus, tokenizer, (train, valid, _) = _load_data(info, download=args.download)
-        check_same_vocabulary(saved, tokenizer.to_json(), what=f"corpus {info['corpus']!r} as it reads now")
-        out_dir = args.out or os.path.dirname(os.path.abspath(args.resume))
-        trainer = Trainer.from_checkpoint(args.resume, train, valid, epochs=args.epochs, out_dir=out_dir,
-                                          progress=not args.no_progress)
-    else:
-        info = _data_info(args)
-        corpus, tokenizer, (train, valid, _) = _load_data(info, download=args.download)
-        out_dir = args.out or os.path.join("runs", _corpus_name(args.corpus))
-        trainer = _new_trainer(args, corpus, tokenizer, train, valid, out_dir)
+        return _resume(args)
+    out_dir, replaces = choose_run_folder(args.out, os.path.join("runs", _corpus_name(args.corpus)), args.overwrite)
+    info = _data_info(args)
+    corpus, tokenizer, (train, valid, _) = _load_data(info, download=args.download)
+    info["sha256"] = corpus_sha256(corpus)
+    check_prompt(args, tokenizer)
+    trainer = _new_trainer(args, corpus, tokenizer, train, valid, out_dir, info)
+    if replaces:
+        clear_run(out_dir)
     print(_describe(corpus, tokenizer, trainer), flush=True)
+    print(f"writing to {out_dir}", flush=True)
+    return _fit_and_report(args, trainer, corpus, tokenizer, train, valid, out_dir)
 
-    history = trainer.fit()
+
+def _resume(args: argparse.Namespace) -> int:
+    """Continue the run in ``args.resume`` (rules: :mod:`scratchlm.train.resume`, :func:`resume_overrides`)."""
+    saved = load_checkpoint(args.resume)
+    info = saved.config.get("data") or {}
+    if not info:
+        raise ValueError(f"{args.resume!r} does not say which data it was trained on; cannot resume it")
+    overrides = resume_overrides(args, saved, args.resume)
+    epochs = overrides.get("epochs", (saved.config.get("train") or {}).get("epochs"))
+    history = saved.progress.get("history") or {}
+    trained = len(history.get("epoch", []))
+    finished = saved.progress.get("epoch", 1) > epochs or (
+        history.get("stopped_early") and not {"epochs", "patience"} & set(overrides))
+    if finished:
+        how = "stopped early" if history.get("stopped_early") else f"all {epochs} epochs done"
+        best = min(history["val_ppl"]) if history.get("val_ppl") else None
+        print(f"{args.resume}: this run has finished ({trained} epochs trained, {how}"
+              + (f", best validation perplexity {best:.3f}" if best is not None else "") + "); nothing to do. "
+              "To train on, raise --epochs" + (" or --patience" if history.get("stopped_early") else ""))
+        return 0
+    # a CORPUS argument on resume says where the run's text file is now
+    moved_to = args.corpus if "corpus" in set(getattr(args, "given", ()) or ()) else None
+    info = locate_corpus(info, moved_to, args.data_path)
+    args.corpus = info["corpus"]
+    out_dir, replaces = choose_run_folder(args.out, "", args.overwrite, resume_folder=os.path.dirname(os.path.abspath(args.resume)))
+    corpus, tokenizer, (train, valid, _) = _load_data(info, download=args.download)
+    note = check_same_corpus(info, corpus, allow_changed=args.allow_changed_data)
+    if note:
+        print(note)
+    check_same_vocabulary(saved, tokenizer.to_json(), what=f"corpus {info['corpus']!r} as it reads now")
+    check_prompt(args, tokenizer)
+    info["sha256"] = corpus_sha256(corpus)
+    trainer = Trainer.from_checkpoint(args.resume, train, valid, out_dir=out_dir, progress=not args.no_progress,
+                                      overrides=overrides, data_info=info)
+    if replaces:
+        clear_run(out_dir)
+    print(_describe(corpus, tokenizer, trainer), flush=True)
+    print(f"resuming {args.resume} at epoch {trainer.epoch}, step {trainer.step_in_epoch} of {trainer.updates_per_epoch()}"
+          + (f"; changed: {describe_overrides(saved, overrides)}" if overrides else "") + f"; writing to {out_dir}", flush=True)
+    return _fit_and_report(args, trainer, corpus, tokenizer, train, valid, out_dir)
+
+
+def _fit_and_report(args, trainer, corpus, tokenizer, train, valid, out_dir) -> int:
+    try:
+        history = trainer.fit()
+    except TrainingDiverged as err:
+        print(f"scratchlm train: {err}", file=sys.stderr)
+        return EXIT_DIVERGED
     last = os.path.join(out_dir, LAST_CHECKPOINT)
     if history["interrupted"]:
         print(f"\ninterrupted: saved {last}\ncontinue with: scratchlm train --resume {last}")
         return EXIT_INTERRUPTED
-    if not history["val_ppl"]:
-        print("nothing to do: the run had already finished all its epochs (raise --epochs to train more)")
-        return 0
     model, tokenizer, _ = load_trained_model(os.path.join(out_dir, BEST_CHECKPOINT))
     _print_report(model, tokenizer, corpus, train, valid, history, args)
     curve = os.path.join(out_dir, "loss.png")

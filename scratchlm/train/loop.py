@@ -52,6 +52,8 @@ KINDS = ("lines", "stream")
 LR_SCHEDULES = ("none", "step", "plateau")
 LAST_CHECKPOINT = "last.npz"
 BEST_CHECKPOINT = "model.npz"
+# what may change when a run resumes; everything else (the model, the data, the batches) may not
+RESUME_OVERRIDABLE = ("epochs", "lr", "patience", "clip_norm", "clip_value")
 # validation of a stream reads it as this many pieces side by side, as scratchlm.metrics.evaluate_stream does
 STREAM_PIECES = 16
 
@@ -460,20 +462,27 @@ class Trainer:
 
     @classmethod
     def from_checkpoint(cls, path, train, valid, epochs: int | None = None, out_dir=None,
-                        progress: bool = True, report_epochs: bool = True, on_step=None) -> "Trainer":
+                        progress: bool = True, report_epochs: bool = True, on_step=None,
+                        overrides: dict | None = None, data_info: dict | None = None) -> "Trainer":
         """A trainer that continues the run saved in ``path`` exactly where it stopped.
 
         ``train`` and ``valid`` must be the same token ids the run was started with (the caller
         checks the vocabulary with :func:`~scratchlm.train.checkpoint.check_same_vocabulary`).
-        ``epochs`` raises (or lowers) the number of epochs to train in all.
+        ``epochs`` raises (or lowers) the number of epochs to train in all. ``overrides`` changes
+        the :class:`TrainConfig` fields that may change mid-run (:data:`RESUME_OVERRIDABLE`:
+        epochs, lr, patience, clip_norm, clip_value); with none, the run continues bit for bit.
+        ``data_info`` replaces the saved description of the data (a corpus that moved).
         """
         saved = load_checkpoint(path)
+        overrides = dict(overrides or {})
+        if epochs is not None:
+            overrides["epochs"] = epochs
+        unknown = set(overrides) - set(RESUME_OVERRIDABLE)
+        if unknown:
+            raise ValueError(f"only {', '.join(RESUME_OVERRIDABLE)} can change when a run resumes, not {', '.join(sorted(unknown))}")
         try:
             model = RNNLM.from_config(saved.config["model"])
-            train_values = dict(saved.config["train"])
-            if epochs is not None:
-                train_values["epochs"] = epochs
-            config = TrainConfig.from_dict(train_values)
+            config = TrainConfig.from_dict({**saved.config["train"], **overrides})
             kind = saved.config["kind"]
             progress_state = saved.progress
         except (KeyError, TypeError) as err:
@@ -481,16 +490,24 @@ class Trainer:
         model.load_state_dict(saved.model)
         model.dropout_rng = rng_from_state(saved.rng["dropout"])
         trainer = cls(model, saved.tokenizer, train, valid, kind, config, out_dir=out_dir,
-                      data_info=saved.config.get("data"), progress=progress, report_epochs=report_epochs,
-                      on_step=on_step)
+                      data_info=saved.config.get("data") if data_info is None else data_info, progress=progress,
+                      report_epochs=report_epochs, on_step=on_step)
         optimizer_state = progress_state["optimizer"]
         trainer.optimizer = make_optimizer(optimizer_state["name"], **optimizer_state["hyperparameters"])
         trainer.optimizer.load_state_dict(saved.optimizer)
+        if "lr" in overrides:
+            trainer.optimizer.lr = config.lr
         if trainer.schedule is not None:
             trainer.schedule.load_state_dict(progress_state["schedule"])
-        if trainer.early_stopping is not None and progress_state["early_stopping"]:
-            trainer.early_stopping.load_state_dict(progress_state["early_stopping"])
-        trainer.history = progress_state["history"]
+        history = progress_state["history"]
+        if trainer.early_stopping is not None:
+            if "patience" in overrides or not progress_state["early_stopping"]:
+                # a new patience: replay the epochs so far, as if it had been the patience all along
+                for epoch, perplexity in zip(history["epoch"], history["val_ppl"]):
+                    trainer.early_stopping.update(epoch, perplexity)
+            else:
+                trainer.early_stopping.load_state_dict(progress_state["early_stopping"])
+        trainer.history = history
         trainer.history["interrupted"] = False
         trainer.epoch = int(progress_state["epoch"])
         trainer.step_in_epoch = int(progress_state["step_in_epoch"])
