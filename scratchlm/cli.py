@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("SCRATCHLM_BACKEND"):
             err = f"the environment variable SCRATCHLM_BACKEND={os.environ['SCRATCHLM_BACKEND']!r} cannot be used: {err}"
         return _user_error("scratchlm", err)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed the usage and the error (or --help, --version)
+        return exit_.code if isinstance(exit_.code, int) else 2
     from scratchlm.commands.options import given_options
 
     args.given = given_options(args._parser, argv[argv.index(args.command) + 1:])

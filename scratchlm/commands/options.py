@@ -115,12 +115,14 @@ def given_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
     A resumed run refuses an architecture option only when the user typed it, so the command
     line is parsed a second time with every default suppressed: what is left was typed.
     """
-    saved = [(action, action.default) for action in parser._actions]
+    saved = [(action, action.default, action.type) for action in parser._actions]
     try:
-        for action, _ in saved:
-            action.default = argparse.SUPPRESS
+        for action, _, _ in saved:
+            # no types either: the values were checked by the first parse, and argparse would run a
+            # positional's type on the SUPPRESS marker
+            action.default, action.type = argparse.SUPPRESS, None
         namespace, _ = parser.parse_known_args(argv, namespace=argparse.Namespace())
     finally:
-        for action, default in saved:
-            action.default = default
-    return set(vars(namespace))
+        for action, default, kind in saved:
+            action.default, action.type = default, kind
+    return {name for name in vars(namespace) if not name.startswith("_")}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from scratchlm.commands.train_options import prompt_ids
 from scratchlm.sampling import generate
+from scratchlm.text.char import CHAR_UNKNOWN_POLICIES
 from scratchlm.train.checkpoint import load_trained_model
 
 
@@ -22,14 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=None, help="sample only from the smallest set of tokens with probability >= p")
     parser.add_argument("--greedy", action="store_true", help="always take the most probable token")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: fresh randomness)")
+    parser.add_argument("--unknown", choices=CHAR_UNKNOWN_POLICIES, default="error",
+                        help="char models: a --prompt character the model never saw is an error, <unk>, or skipped (default: error)")
 
 
 def run(args: argparse.Namespace) -> int:
     model, tokenizer, checkpoint = load_trained_model(args.checkpoint)
     lines = checkpoint.config.get("kind") == "lines"
-    prompt_ids = tokenizer.encode(args.prompt) if args.prompt else []
+    try:
+        prompt_tokens = prompt_ids(tokenizer, args.prompt, args.unknown)
+    except ValueError as err:
+        raise ValueError(f"--prompt {args.prompt!r}: {err}") from None
     max_len = args.max_len or (30 if lines else 300)
-    samples = generate(model, prompt_ids, n=args.count, max_len=max_len, temperature=args.temperature,
+    samples = generate(model, prompt_tokens, n=args.count, max_len=max_len, temperature=args.temperature,
                        top_k=args.top_k, top_p=args.top_p, rng=args.seed, greedy=args.greedy)
     for ids in samples:
         text = args.prompt + tokenizer.decode(ids)

@@ -28,16 +28,18 @@ from scratchlm.commands.train_options import (check_memory, check_options, check
                                               resume_overrides)
 from scratchlm.data import CORPUS_NAMES, load_corpus
 from scratchlm.layers import CELLS
-from scratchlm.metrics import evaluate, evaluate_stream
+from scratchlm.metrics import EvaluationResult, evaluate, evaluate_stream
 from scratchlm.models.rnnlm import RNNLM
 from scratchlm.ngram.baselines import baseline_models
 from scratchlm.sampling import generate
 from scratchlm.text import TOKENIZERS, Vocabulary
 from scratchlm.text.char import CHAR_UNKNOWN_POLICIES
 from scratchlm.train.checkpoint import check_same_vocabulary, load_checkpoint, load_trained_model
-from scratchlm.train.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, LR_SCHEDULES, Trainer, TrainConfig, TrainingDiverged
+from scratchlm.train.loop import (BEST_CHECKPOINT, LAST_CHECKPOINT, LR_SCHEDULES, Trainer, TrainConfig, TrainingDiverged,
+                                  validation_nll)
 from scratchlm.train.optimizers import OPTIMIZERS
 from scratchlm.train.prepare import encode_corpus, fit_tokenizer
+from scratchlm.train.progress import progress_bar
 from scratchlm.train.resume import check_same_corpus, corpus_sha256, locate_corpus
 
 DEFAULT_CORPUS = "finnish-names"
@@ -167,30 +169,38 @@ def _describe(corpus, tokenizer, trainer: Trainer) -> str:
             f"clip {config.clip_norm}, up to {config.epochs} epochs, backend {backend.name()}")
 
 
-def _baselines(tokenizer, corpus, train, valid) -> list:
+def _baselines(tokenizer, corpus, train, valid, progress: bool = False) -> list:
     """[(name, EvaluationResult)] of the n-gram baselines (an add-one bigram, a modified
     Kneser-Ney trigram) fitted on the training split and scored on the validation split."""
+    if progress:
+        print("fitting the n-gram baselines on the training split", file=sys.stderr, flush=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         models = baseline_models(train, corpus.kind, tokenizer.vocab, quick=True)
     for warning in caught:
         # e.g. too little data to estimate Kneser-Ney discounts: one plain line, not a warning with a source line
         print(f"note: {warning.message}")
-    return [(name, _model_evaluation(model, corpus, valid)) for name, model in models]
+    return [(name, _model_evaluation(model, corpus, valid, progress, desc=name)) for name, model in models]
 
 
-def _model_evaluation(model, corpus, valid):
-    """Any LanguageModel on the validation split, through scratchlm.metrics."""
+def _model_evaluation(model, corpus, valid, progress: bool = False, desc: str = "validation"):
+    """Any LanguageModel on the validation split: an RNNLM by the trainer's own validation code
+    (the number of its epoch line), n-gram models through scratchlm.metrics (the same definition)."""
+    if isinstance(model, RNNLM):
+        return EvaluationResult(*validation_nll(model, valid, corpus.kind, progress=progress))
     if corpus.kind == "lines":
-        return evaluate(model, [list(item) + [Vocabulary.eos_id] for item in valid])
+        items = [list(item) + [Vocabulary.eos_id] for item in valid]
+        return evaluate(model, progress_bar(items, desc=desc, unit="item", disable=not progress, leave=False))
+    if progress:
+        print(f"scoring {desc} on the validation split", file=sys.stderr, flush=True)
     return evaluate_stream(model, valid)
 
 
 def _print_report(model, tokenizer, corpus, train, valid, history, args) -> None:
     unit = "char" if tokenizer.kind == "char" else "token"
     best = min(range(len(history["val_ppl"])), key=lambda i: history["val_ppl"][i])
-    ours = _model_evaluation(model, corpus, valid)
-    rows = _baselines(tokenizer, corpus, train, valid) + [(f"{model.cell.upper()} (best epoch {history['epoch'][best]})", ours)]
+    ours = _model_evaluation(model, corpus, valid, progress=not args.no_progress)
+    rows = _baselines(tokenizer, corpus, train, valid, not args.no_progress) + [(f"{model.cell.upper()} (best epoch {history['epoch'][best]})", ours)]
     print(f"\nvalidation split: {ours.num_tokens:,} predicted {unit}s" + (" (<eos> included)" if corpus.kind == "lines" else ""))
     print(f"  {'model':<28} {'perplexity':>10} {'nats/' + unit:>11} {'bits/' + unit:>10}")
     for name, result in rows:

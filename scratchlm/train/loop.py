@@ -56,6 +56,8 @@ BEST_CHECKPOINT = "model.npz"
 RESUME_OVERRIDABLE = ("epochs", "lr", "patience", "clip_norm", "clip_value")
 # validation of a stream reads it as this many pieces side by side, as scratchlm.metrics.evaluate_stream does
 STREAM_PIECES = 16
+# steps per forward pass when validating a stream (the state is carried, so only the speed depends on it)
+VALIDATION_STEPS = 256
 
 
 class TrainingDiverged(ValueError):
@@ -189,7 +191,8 @@ def _target_log_probs(logits, targets) -> np.ndarray:
     return np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
 
 
-def validation_nll(model, data, kind: str, batch_size: int, bptt: int, progress: bool = False) -> tuple[float, int]:
+def validation_nll(model, data, kind: str, batch_size: int = 64, bptt: int = VALIDATION_STEPS,
+                   progress: bool = False) -> tuple[float, int]:
     """Total NLL (nats) and number of predicted tokens of ``data``, with dropout off.
 
     The same quantity as :func:`scratchlm.metrics.evaluate` / :func:`~scratchlm.metrics.evaluate_stream`
@@ -200,7 +203,9 @@ def validation_nll(model, data, kind: str, batch_size: int, bptt: int, progress:
     default), read side by side in windows of ``bptt`` steps with the state carried across
     windows; each piece starts from ``model.start`` and every one of the N ids is predicted.
 
-    So the epoch line's validation perplexity, the report's and ``scratchlm eval``'s are one number.
+    ``batch_size`` (items per forward pass) and ``bptt`` (steps per forward pass of a stream)
+    change only the speed. The trainer, the report and ``scratchlm eval`` all call this with the
+    defaults, so the epoch line's validation perplexity and the report's are one number.
     """
     was_training = model.training
     model.eval()
@@ -408,7 +413,7 @@ class Trainer:
     def _end_epoch(self) -> bool:
         """Validate, record, keep the best model; True when early stopping says stop."""
         total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size,
-                                      self.config.bptt, progress=self.progress)
+                                      progress=self.progress)
         val_loss = total / count
         if not math.isfinite(val_loss):
             raise self._diverged(f"the validation loss is {val_loss}")
