@@ -18,12 +18,17 @@ Why one file: the arrays and their JSON description must change together. Writin
 the new checkpoint goes to a temporary file in the same folder, is flushed to disk (fsync), and
 only then renamed over the old one with ``os.replace`` (an atomic rename on POSIX and Windows).
 A crash at any moment leaves either the old checkpoint or the new one, never half of one.
+A process killed while writing leaves its temporary file (``.model.npz.<pid>.<random>.tmp``)
+behind; the next save or load in that folder deletes the temporaries of processes that no
+longer run (:func:`remove_stale_temporaries`).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 
@@ -93,7 +98,9 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> None:
         for name, array in getattr(checkpoint, group).items():
             arrays[f"{group}/{name}"] = np.asarray(array)
 
-    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    remove_stale_temporaries(folder)
+    # the writer's process id in the name tells a later save whether this file is still being written
+    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as tmp:
             np.savez(tmp, **arrays)
@@ -107,6 +114,55 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> None:
             os.remove(tmp_path)
         raise
     _fsync_folder(folder)
+
+
+# .<name>.<pid>.<mkstemp's 8 random characters>.tmp, and the form without the pid of older versions
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp$")
+_OLD_TEMPORARY = re.compile(r"^\..+\.npz\.[A-Za-z0-9_]{8}\.tmp$")
+# a temporary file without a process id is taken as abandoned when it has not changed for this long
+OLD_TEMPORARY_SECONDS = 600
+
+
+def _process_is_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # no harmless way to ask; keep the file
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def remove_stale_temporaries(folder) -> list[str]:
+    """Delete the temporary files that killed saves left in ``folder``; returns their names.
+
+    A temporary file is stale when the process named in it no longer runs (or, for a name
+    without a process id, when it has not changed for ``OLD_TEMPORARY_SECONDS``). Files that
+    cannot be deleted (a read-only folder) are left alone.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMPORARY.match(name)
+        path = os.path.join(folder, name)
+        try:
+            if match:
+                stale = match["name"].endswith(".npz") and not _process_is_running(int(match["pid"]))
+            else:
+                stale = bool(_OLD_TEMPORARY.match(name)) and time.time() - os.path.getmtime(path) > OLD_TEMPORARY_SECONDS
+            if stale:
+                os.remove(path)
+                removed.append(name)
+        except OSError:
+            continue
+    return removed
 
 
 def _current_umask() -> int:
@@ -136,6 +192,7 @@ def load_checkpoint(path) -> Checkpoint:
     a complete scratchlm checkpoint (truncated, corrupted, or something else entirely).
     """
     path = os.fspath(path)
+    remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
     try:
