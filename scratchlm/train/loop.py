@@ -183,6 +183,11 @@ def perplexity_of(nll_per_token: float) -> float:
     return math.exp(nll_per_token)
 
 
+def format_perplexity(perplexity: float) -> str:
+    """3 decimals, or 4 significant digits once it is too large to read that way (1.234e+50)."""
+    return f"{perplexity:.3f}" if perplexity < 1e6 else f"{perplexity:.4g}"
+
+
 def _target_log_probs(logits, targets) -> np.ndarray:
     """log P(target) at every position, (B, T) float64 NumPy: the log-softmax taken in float64
     exactly as ``RNNLM.sequence_log_probs`` takes it, so both give the same numbers."""
@@ -330,7 +335,13 @@ class Trainer:
                                 f"or clip the gradient norm harder")
 
     def _step(self, work) -> tuple[float, float, int]:
-        loss, grads, count = self._forward_backward(work)
+        try:
+            loss, grads, count = self._forward_backward(work)
+        except ValueError as err:
+            if self.global_step == 0:
+                raise  # the very first step: a problem with the data or the model, not with training
+            # the same data and shapes passed before, so the model's own checks caught a number gone wild
+            raise self._diverged(str(err)) from err
         loss = float(loss)
         if not math.isfinite(loss):
             raise self._diverged(f"the training loss is {loss}")
@@ -430,8 +441,11 @@ class Trainer:
         history["tokens_per_second"].append(self.epoch_tokens_per_second)
         if self.report_epochs:
             tqdm.write(f"epoch {self.epoch}: train loss {history['train_loss'][-1]:.4f}  "
-                       f"val loss {val_loss:.4f}  val ppl {val_ppl:.3f}  val bits/token {val_loss / math.log(2):.4f}  "
+                       f"val loss {val_loss:.4f}  val ppl {format_perplexity(val_ppl)}  val bits/token {val_loss / math.log(2):.4f}  "
                        f"lr {self.optimizer.lr:.4g}")
+        if math.isinf(val_ppl):
+            # e^709 times worse than certainty per token: far beyond a uniform guess, nothing to keep
+            raise self._diverged(f"the validation loss is {val_loss:.4g} nats per token (perplexity inf)")
         best_so_far = val_ppl <= min(history["val_ppl"])
         stop = False
         if self.early_stopping is not None:

@@ -22,8 +22,12 @@ class LineProgress(plain_tqdm):
     """A tqdm bar that writes each update as its own line instead of redrawing it."""
 
     def display(self, msg=None, pos=None):
-        if msg == "":  # tqdm clearing the bar: nothing was drawn in place, so nothing to clear
-            return True
+        if msg == "":
+            # tqdm clearing a bar that does not stay (leave=False): in a file nothing can be
+            # cleared, so write its final state; False keeps tqdm from adding a carriage return
+            self.fp.write(self.__str__() + "\n")
+            self.fp.flush()
+            return False
         # close() writes its own newline after the final display; it has set ``disable`` by then
         ending = "" if self.disable else "\n"
         self.fp.write((self.__str__() if msg is None else msg) + ending)
