@@ -12,6 +12,8 @@ import os
 import sys
 import urllib.error
 
+from scratchlm.commands.options import given_options
+
 # subcommand -> (module, one-line help)
 COMMANDS = {
     "gradcheck": ("scratchlm.commands.gradcheck", "check every layer's and model's backward pass by finite differences"),
@@ -55,8 +57,6 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage and the error (or --help, --version)
         return exit_.code if isinstance(exit_.code, int) else 2
-    from scratchlm.commands.options import given_options
-
     args.given = given_options(args._parser, argv[argv.index(args.command) + 1:])
     prefix = f"scratchlm {args.command}"
     try:
@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return _user_error(prefix, err)
     except (ValueError, TypeError, OSError) as err:  # OSError: missing, unreadable or unwritable files
         return _user_error(prefix, err)
+    except MemoryError:
+        return _user_error(prefix, "out of memory; make the model or the batches smaller")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Everything here is checked before any data is read.
 from __future__ import annotations
 
 import os
+import shutil
 
 from scratchlm.train.loop import BEST_CHECKPOINT, LAST_CHECKPOINT
 
@@ -76,3 +77,11 @@ def clear_run(folder: str) -> None:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             os.remove(path)
+
+
+def copy_best_model(source_folder: str, folder: str) -> None:
+    """Copy a resumed run's ``model.npz`` into the new folder it continues in (when it has one)."""
+    source = os.path.join(source_folder, BEST_CHECKPOINT)
+    if os.path.isfile(source):
+        os.makedirs(folder, exist_ok=True)
+        shutil.copy2(source, os.path.join(folder, BEST_CHECKPOINT))

@@ -23,7 +23,7 @@ import warnings
 from scratchlm import backend
 from scratchlm.commands.options import (existing_folder, float_in, non_negative_float, non_negative_int, positive_float,
                                         positive_int, readable_file)
-from scratchlm.commands.run_dirs import choose_run_folder, clear_run
+from scratchlm.commands.run_dirs import choose_run_folder, clear_run, copy_best_model
 from scratchlm.commands.train_options import (check_memory, check_options, check_prompt, describe_overrides, prompt_ids,
                                               resume_overrides)
 from scratchlm.data import CORPUS_NAMES, load_corpus
@@ -288,7 +288,8 @@ def _resume(args: argparse.Namespace) -> int:
     moved_to = args.corpus if "corpus" in set(getattr(args, "given", ()) or ()) else None
     info = locate_corpus(info, moved_to, args.data_path)
     args.corpus = info["corpus"]
-    out_dir, replaces = choose_run_folder(args.out, "", args.overwrite, resume_folder=os.path.dirname(os.path.abspath(args.resume)))
+    resume_folder = os.path.dirname(os.path.abspath(args.resume))
+    out_dir, replaces = choose_run_folder(args.out, "", args.overwrite, resume_folder=resume_folder)
     corpus, tokenizer, (train, valid, _) = _load_data(info, download=args.download)
     note = check_same_corpus(info, corpus, allow_changed=args.allow_changed_data)
     if note:
@@ -300,6 +301,9 @@ def _resume(args: argparse.Namespace) -> int:
                                       overrides=overrides, data_info=info)
     if replaces:
         clear_run(out_dir)
+    if os.path.realpath(out_dir) != os.path.realpath(resume_folder):
+        # the run's best model so far comes along: only a better epoch may replace it
+        copy_best_model(resume_folder, out_dir)
     print(_describe(corpus, tokenizer, trainer), flush=True)
     print(f"resuming {args.resume} at epoch {trainer.epoch}, step {trainer.step_in_epoch} of {trainer.updates_per_epoch()}"
           + (f"; changed: {describe_overrides(saved, overrides)}" if overrides else "") + f"; writing to {out_dir}", flush=True)

@@ -238,6 +238,19 @@ def test_resume_refuses_changed_data_unless_told(run, names, capsys):
     assert "continuing on it (--allow-changed-data)" in capsys.readouterr().out
 
 
+def test_resume_into_another_folder_brings_the_best_model_and_respects_runs_there(run, tmp_path, names, capsys):
+    other = tmp_path / "other"
+    assert train(names, other) == 0
+    err = error_of(["train", "--resume", str(run / "last.npz"), "--epochs", "2", "--out", str(other)], capsys)
+    assert "already holds a run" in err
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["train", "--resume", str(run / "last.npz"), "--epochs", "2", "--out", str(elsewhere), *TINY[4:]]) == 0
+    history = load_checkpoint(elsewhere / "last.npz").progress["history"]
+    assert len(history["epoch"]) == 2
+    best = load_checkpoint(elsewhere / "model.npz").progress["history"]["val_ppl"][-1]
+    assert best == pytest.approx(min(history["val_ppl"]))
+
+
 # ------------------------------------------------------------------ 4. divergence
 def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_finite_checkpoint(run, capsys):
     before = (run / "last.npz").read_bytes()
