@@ -57,7 +57,7 @@ RESUME_OVERRIDABLE = ("epochs", "lr", "patience", "clip_norm", "clip_value")
 # validation of a stream reads it as this many pieces side by side, as scratchlm.metrics.evaluate_stream does
 STREAM_PIECES = 16
 # steps per forward pass when validating a stream (the state is carried, so only the speed depends on it)
-VALIDATION_STEPS = 256
+VALIDATION_STEPS = 64
 
 
 class TrainingDiverged(ValueError):
@@ -103,6 +103,12 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
+            raise ValueError(f"patience must be None (never stop early) or a whole number >= 1, got {self.patience!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not 0 < self.decay_factor < 1:
+            raise ValueError(f"decay_factor must be in (0, 1), got {self.decay_factor!r}")
         if self.bptt_k2 is not None and not (isinstance(self.bptt_k2, int) and self.bptt_k2 >= self.bptt):
             raise ValueError(f"bptt_k2 must be None or a whole number >= bptt ({self.bptt}), got {self.bptt_k2!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -191,9 +197,10 @@ def format_perplexity(perplexity: float) -> str:
 def _target_log_probs(logits, targets) -> np.ndarray:
     """log P(target) at every position, (B, T) float64 NumPy: the log-softmax taken in float64
     exactly as ``RNNLM.sequence_log_probs`` takes it, so both give the same numbers."""
-    log_probs = backend.asnumpy(log_softmax(logits.astype(np.float64)))  # (B, T, V)
-    targets = np.asarray(backend.asnumpy(targets))
-    return np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+    xp = backend.xp()
+    log_probs = log_softmax(logits.astype(xp.float64))  # (B, T, V), on the backend's device
+    picked = xp.take_along_axis(log_probs, backend.asarray(targets)[..., None], axis=-1)[..., 0]
+    return backend.asnumpy(picked)  # only the (B, T) scores leave the device
 
 
 def validation_nll(model, data, kind: str, batch_size: int = 64, bptt: int = VALIDATION_STEPS,

@@ -403,3 +403,12 @@ def test_batched_validation_equals_the_metrics_definition(kind):
         expected = evaluate_stream(model, stream)
     assert count == expected.num_tokens
     assert total == pytest.approx(expected.total_nll, rel=1e-12)
+
+
+@pytest.mark.parametrize("field, value", [("patience", 0), ("patience", -1), ("momentum", 1.0), ("decay_factor", 0.0),
+                                          ("decay_factor", 1.5), ("epochs", 0), ("lr", -1.0), ("clip_norm", -5.0)])
+def test_the_python_api_refuses_the_same_values(field, value):
+    from scratchlm.train.loop import TrainConfig
+
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
