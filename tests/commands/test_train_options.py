@@ -172,6 +172,16 @@ def run(tmp_path, names):
     return out
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One finished 1-epoch run, for the tests that only read it (names file, run folder)."""
+    folder = tmp_path_factory.mktemp("shared")
+    names = folder / "names.txt"
+    names.write_text("\n".join(NAMES * 2) + "\n", encoding="utf-8")
+    assert train(names, folder / "run") == 0
+    return names, folder / "run"
+
+
 def test_resume_applies_and_prints_what_may_change(run, capsys):
     capsys.readouterr()
     assert main(["train", "--resume", str(run / "last.npz"), "--epochs", "2", "--lr", "0.01", "--patience", "3",
@@ -186,7 +196,8 @@ def test_resume_applies_and_prints_what_may_change(run, capsys):
 
 @pytest.mark.parametrize("flag, value", [("--hidden-size", "999"), ("--cell", "gru"), ("--tokenizer", "word"),
                                          ("--batch-size", "8"), ("--seed", "5"), ("--optimizer", "sgd")])
-def test_resume_refuses_options_fixed_for_the_life_of_a_run(run, capsys, flag, value):
+def test_resume_refuses_options_fixed_for_the_life_of_a_run(shared, capsys, flag, value):
+    run = shared[1]
     err = error_of(["train", "--resume", str(run / "last.npz"), "--epochs", "2", flag, value], capsys)
     assert f"{flag} cannot change when a run resumes" in err and f"started with {flag}" in err
 
@@ -195,7 +206,8 @@ def test_resume_accepts_a_fixed_option_given_with_its_saved_value(run):
     assert main(["train", "--resume", str(run / "last.npz"), "--epochs", "2", "--hidden-size", "8", *TINY[4:]]) == 0
 
 
-def test_resuming_a_finished_run_says_so_and_does_nothing(run, capsys):
+def test_resuming_a_finished_run_says_so_and_does_nothing(shared, capsys):
+    run = shared[1]
     before = {name: (run / name).stat().st_mtime_ns for name in ("model.npz", "last.npz")}
     capsys.readouterr()
     assert main(["train", "--resume", str(run / "last.npz"), "--no-progress"]) == 0
@@ -205,7 +217,8 @@ def test_resuming_a_finished_run_says_so_and_does_nothing(run, capsys):
     assert before == {name: (run / name).stat().st_mtime_ns for name in ("model.npz", "last.npz")}
 
 
-def test_the_checkpoint_stores_the_corpus_by_absolute_path_and_checksum(run, names):
+def test_the_checkpoint_stores_the_corpus_by_absolute_path_and_checksum(shared):
+    names, run = shared
     import hashlib
     import json
 
@@ -336,10 +349,8 @@ def test_a_large_model_is_announced_before_it_is_allocated(monkeypatch):
 
 # ------------------------------------------------------------------ 6. --unknown
 @pytest.fixture
-def trained(tmp_path, names):
-    out = tmp_path / "run"
-    assert train(names, out) == 0
-    return out / "model.npz"
+def trained(shared):
+    return shared[1] / "model.npz"
 
 
 def test_unknown_characters_in_eval_name_the_character_position_and_flag(trained, tmp_path, capsys):
