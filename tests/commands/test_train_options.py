@@ -106,6 +106,8 @@ def test_options_that_contradict_each_other_are_refused_before_the_data_is_read(
 def test_data_path_applies_only_to_ptb_and_wikitext(tmp_path, names, capsys):
     err = error_of(["train", str(names), "--data-path", str(tmp_path), "--out", str(tmp_path / "o"), *TINY], capsys)
     assert "--data-path applies only to the ptb and wikitext-2 corpora" in err
+    err = error_of(["train", "finnish-names", "--kind", "stream", "--out", str(tmp_path / "o"), *TINY], capsys)
+    assert "--kind applies only to a text file" in err
 
 
 def test_a_prompt_outside_the_vocabulary_is_refused_before_training(tmp_path, names, capsys):
@@ -265,6 +267,7 @@ def test_resume_into_another_folder_brings_the_best_model_and_respects_runs_ther
 
 
 # ------------------------------------------------------------------ 4. divergence
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_finite_checkpoint(run, capsys):
     before = (run / "last.npz").read_bytes()
     err = error_of(["train", "--resume", str(run / "last.npz"), "--epochs", "3", "--lr", "1e30", "--clip", "0",
