@@ -27,9 +27,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,7 +200,10 @@ def load_checkpoint(path) -> Checkpoint:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+    # NotImplementedError / RuntimeError: a damaged zip header can claim an unknown zip version,
+    # compression method or encryption; struct.error and zlib.error: damaged sizes or data
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, KeyError, NotImplementedError,
+            RuntimeError, struct.error, zlib.error) as err:
         raise ValueError(f"{path!r} is not a readable scratchlm checkpoint (corrupted or truncated?): {err}") from err
     if "meta.json" not in arrays:
         raise ValueError(f"{path!r} is an .npz file but not a scratchlm checkpoint (it has no meta.json)")
@@ -208,6 +213,11 @@ def load_checkpoint(path) -> Checkpoint:
         raise ValueError(f"{path!r}: the checkpoint's meta.json is damaged: {err}") from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path!r} is not a scratchlm checkpoint")
+    missing = [key for key in ("tokenizer", "config", "rng", "progress") if key not in meta]
+    if missing:
+        raise ValueError(f"{path!r}: the checkpoint's meta.json is damaged (it lacks {', '.join(missing)})")
+    if not isinstance(meta["config"], dict) or not isinstance(meta["progress"], dict):
+        raise ValueError(f"{path!r}: the checkpoint's meta.json is damaged (config and progress must be objects)")
     if meta.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path!r} is checkpoint format version {meta.get('version')!r}; "
                          f"this scratchlm reads version {FORMAT_VERSION}")
