@@ -11,6 +11,12 @@ bigram model fitted on the same training split, prints samples at several temper
 leaves in the output folder: ``model.npz`` (the best model; ``scratchlm sample`` / ``eval`` read
 it), ``last.npz`` (where training stood; ``--resume`` continues from it) and ``loss.png``.
 Ctrl-C stops after the current step and saves ``last.npz``.
+
+The output folder is ``runs/<corpus>``, or ``runs/<corpus>-2``, ``-3``, ... when that one already
+holds a run (:mod:`scratchlm.commands.run_dirs`); every option is checked before any work starts
+(:mod:`scratchlm.commands.options`, :mod:`scratchlm.commands.train_options`); ``--resume``
+follows the rules of :func:`~scratchlm.commands.train_options.resume_overrides` and
+:mod:`scratchlm.train.resume`.
 """
 from __future__ import annotations
 
