@@ -206,3 +206,36 @@ def test_checkpoint_gets_a_normal_file_mode(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_temporaries_of_killed_saves_are_removed_at_the_next_save_and_load(tmp_path):
+    """A save killed half way leaves .ckpt.npz.<pid>.<random>.tmp; the next save or load cleans it up."""
+    path = tmp_path / "ckpt.npz"
+    script = textwrap.dedent(f"""
+        import os, numpy as np
+        import tests.test_checkpoint as t
+        from scratchlm.train.checkpoint import save_checkpoint
+        def die_half_way(file, **arrays):
+            file.write(b"PK\\x03\\x04 half"); file.flush(); os._exit(9)
+        np.savez = die_half_way
+        save_checkpoint({str(path)!r}, t.small_checkpoint(value=2.0))
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True).returncode == 9
+    first = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+    assert len(first) == 1 and first[0].startswith(".ckpt.npz.")
+    # the second killed save removed the first one's file before leaving its own
+    assert subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True).returncode == 9
+    second = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+    assert len(second) == 1 and second != first
+    # a temporary of a process that is alive (this one) and an unrelated dot-file are kept
+    alive = tmp_path / f".ckpt.npz.{os.getpid()}.abcd1234.tmp"
+    alive.write_bytes(b"being written")
+    (tmp_path / ".notes.tmp").write_text("mine")
+    save_checkpoint(path, small_checkpoint(value=1.0))
+    assert sorted(os.listdir(tmp_path)) == sorted([".notes.tmp", alive.name, "ckpt.npz"])
+
+    os.remove(alive)
+    assert subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True).returncode == 9
+    assert load_checkpoint(path).model["embedding.weight"][0, 0] == 1.0
+    assert sorted(os.listdir(tmp_path)) == [".notes.tmp", "ckpt.npz"]

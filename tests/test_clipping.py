@@ -48,3 +48,28 @@ def test_bad_bounds():
         clip_grad_norm({"a": np.ones(2)}, 0.0)
     with pytest.raises(ValueError, match="clip_value"):
         clip_grad_value({"a": np.ones(2)}, -1.0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_norm_is_treated_as_torch_treats_it(bad):
+    torch = pytest.importorskip("torch")
+    grads = {"w": np.array([1.0, bad, 2.0]), "b": np.array([3.0, 4.0])}
+    tensors = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads.values()]
+    for t, g in zip(tensors, grads.values()):
+        t.grad = torch.tensor(g)
+    torch_norm = torch.nn.utils.clip_grad_norm_(tensors, 1.0)
+    our_norm = clip_grad_norm(grads, 1.0)
+    np.testing.assert_equal(our_norm, float(torch_norm))        # nan == nan, inf == inf
+    for t, g in zip(tensors, grads.values()):
+        np.testing.assert_array_equal(g, t.grad.numpy())         # NaN norm: all NaN; inf: 0 and NaN
+
+
+def test_non_finite_norm_by_hand():
+    # written out, without torch: NaN spreads to every array; inf scales by 0 (0 * inf = NaN)
+    grads = {"w": np.array([1.0, np.nan]), "b": np.array([3.0])}
+    assert np.isnan(clip_grad_norm(grads, 1.0))
+    assert np.isnan(grads["w"]).all() and np.isnan(grads["b"]).all()
+    grads = {"w": np.array([1.0, np.inf]), "b": np.array([3.0])}
+    assert clip_grad_norm(grads, 1.0) == np.inf
+    np.testing.assert_array_equal(grads["w"], [0.0, np.nan])
+    np.testing.assert_array_equal(grads["b"], [0.0])

@@ -113,7 +113,9 @@ def test_resume_with_a_different_vocabulary(tmp_path, names_file, capsys):
     out = tmp_path / "run"
     assert main(["train", str(names_file), "--kind", "lines", "--out", str(out), *TINY]) == 0
     names_file.write_text("\n".join(NAMES + ["Åsa", "Zoë"]) + "\n", encoding="utf-8")
-    err = error_of(["train", "--resume", str(out / "last.npz"), "--no-progress"], capsys)
+    err = error_of(["train", "--resume", str(out / "last.npz"), "--epochs", "3", "--no-progress"], capsys)
+    assert "has changed since the run started" in err and "--allow-changed-data" in err
+    err = error_of(["train", "--resume", str(out / "last.npz"), "--epochs", "3", "--no-progress", "--allow-changed-data"], capsys)
     assert "different vocabulary" in err
 
 

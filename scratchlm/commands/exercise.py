@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from scratchlm import exercises
+from scratchlm.commands.options import non_negative_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check = actions.add_parser("check", help="check a solution file")
     check.add_argument("exercise", choices=list(exercises.EXERCISES), help="the exercise to check")
     check.add_argument("file", help="the Python file that defines the exercise's function")
-    check.add_argument("--seed", type=int, default=0, help="seed of the test problem (default 0)")
+    check.add_argument("--seed", type=non_negative_int, default=0, help="seed of the test problem (default 0)")
 
 
 def _load_function(path: Path, function_name: str):

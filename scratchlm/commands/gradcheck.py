@@ -11,10 +11,11 @@ import argparse
 import time
 
 from scratchlm import backend
+from scratchlm.commands.options import non_empty_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--case", default=None, metavar="TEXT", help="run only the cases whose name contains TEXT")
+    parser.add_argument("--case", type=non_empty_text, default=None, metavar="TEXT", help="run only the cases whose name contains TEXT")
     parser.add_argument("--verbose", "-v", action="store_true", help="print the per-array report of every case, not only failures")
     parser.add_argument("--backend", choices=backend.BACKENDS, default=None, help="array backend to check (default: SCRATCHLM_BACKEND or numpy)")
 

@@ -14,6 +14,7 @@ import argparse
 import time
 import warnings
 
+from scratchlm.commands.options import float_in, positive_float, positive_int, readable_file, writable_file
 from scratchlm.ngram import METHOD_NAMES, METHODS, fit_ngram
 
 
@@ -36,15 +37,18 @@ def _compact(value) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--order", type=int, default=3, help="N, the n-gram order (default 3)")
+    parser.add_argument("--order", type=positive_int, default=3, help="N, the n-gram order (default 3)")
     parser.add_argument("--method", choices=METHODS, default="mkn", help="smoothing method (default mkn)")
-    parser.add_argument("--train", required=True, help="training text, one sentence per line")
-    parser.add_argument("--eval", required=True, help="text to score, one sentence per line")
-    parser.add_argument("--heldout", default=None, help="held-out text for --method interp's EM (default: last 10%% of --train)")
-    parser.add_argument("--arpa", default=None, help="also write the model to this ARPA file")
+    parser.add_argument("--train", type=readable_file, required=True, help="training text, one sentence per line")
+    parser.add_argument("--eval", type=readable_file, required=True, help="text to score, one sentence per line")
+    parser.add_argument("--heldout", type=readable_file, default=None,
+                        help="held-out text for --method interp's EM (default: last 10%% of --train)")
+    parser.add_argument("--arpa", type=writable_file, default=None, help="also write the model to this ARPA file")
     parser.add_argument("--char", action="store_true", help="characters are the tokens (a character model)")
-    parser.add_argument("--alpha", type=float, default=None, help="lidstone's pseudo-count (0.1) or stupid backoff's factor (0.4)")
-    parser.add_argument("--discount", type=float, default=None, help="a fixed discount D for absdisc / kn")
+    parser.add_argument("--alpha", type=positive_float, default=None,
+                        help="lidstone's pseudo-count alpha > 0 (0.1) or stupid backoff's factor 0 < alpha <= 1 (0.4)")
+    parser.add_argument("--discount", type=float_in(0.0, 1.0, low_open=True), default=None,
+                        help="a fixed discount 0 < D <= 1 for absdisc / kn")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if args.alpha is not None:
         if args.method not in ("lidstone", "stupid"):
             raise ValueError("--alpha applies to --method lidstone or stupid")
+        if args.method == "stupid" and args.alpha > 1:
+            raise ValueError(f"--alpha for --method stupid is a back-off factor, 0 < alpha <= 1; got {args.alpha}")
         options["alpha"] = args.alpha
     if args.discount is not None:
         if args.method not in ("absdisc", "kn"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 
 
 def _parse_number(text: str, kind: type, expected: str):
@@ -68,3 +69,60 @@ non_negative_int = int_at_least(0)
 positive_float = float_in(0.0, low_open=True)
 non_negative_float = float_in(0.0)
 probability = float_in(0.0, 1.0, low_open=True)
+
+
+def readable_file(text: str) -> str:
+    """The path of an existing file (not a folder) that can be opened for reading."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"expected an existing file, but there is nothing at {text!r}")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected a file, but {text!r} is a folder")
+    if not os.access(text, os.R_OK):
+        raise argparse.ArgumentTypeError(f"expected a readable file, but {text!r} cannot be read")
+    return text
+
+
+def existing_folder(text: str) -> str:
+    """The path of an existing folder."""
+    if not os.path.isdir(text):
+        what = "a file" if os.path.exists(text) else "nothing"
+        raise argparse.ArgumentTypeError(f"expected an existing folder, but {text!r} is {what}")
+    return text
+
+
+def writable_file(text: str) -> str:
+    """A path a new file can be written to: not a folder, in a folder that exists and is writable."""
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected a file name, but {text!r} is a folder")
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {folder!r} is not writable")
+    return text
+
+
+def non_empty_text(text: str) -> str:
+    """Any text but the empty string."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a non-empty text")
+    return text
+
+
+def given_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The ``dest`` of every option that ``argv`` sets explicitly (not left at its default).
+
+    A resumed run refuses an architecture option only when the user typed it, so the command
+    line is parsed a second time with every default suppressed: what is left was typed.
+    """
+    saved = [(action, action.default, action.type) for action in parser._actions]
+    try:
+        for action, _, _ in saved:
+            # no types either: the values were checked by the first parse, and argparse would run a
+            # positional's type on the SUPPRESS marker
+            action.default, action.type = argparse.SUPPRESS, None
+        namespace, _ = parser.parse_known_args(argv, namespace=argparse.Namespace())
+    finally:
+        for action, default, kind in saved:
+            action.default, action.type = default, kind
+    return {name for name in vars(namespace) if not name.startswith("_")}

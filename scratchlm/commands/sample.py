@@ -4,7 +4,8 @@
     scratchlm sample runs/finnish-names/model.npz --num-beams 5 --num-return-sequences 3
     scratchlm sample runs/finnish-names/model.npz --temperature 0.1 --repetition-penalty 1.5
 
-Every character (or word, or subword) of the prompt must be in the model's vocabulary. The
+Every character (or word, or subword) of the prompt must be in the model's vocabulary (char
+models: ``--unknown unk`` or ``skip`` relaxes that). The
 prompt and each continuation are decoded together, so the tokenizer joins them by its own rule
 (a space between words). ``<pad>`` and ``<bos>`` are never generated, ``<unk>`` only with
 ``--allow-unk``. Every option is checked before the checkpoint is read.
@@ -20,7 +21,9 @@ from scratchlm.commands.options import (
     positive_int,
     probability,
 )
+from scratchlm.commands.train_options import prompt_ids
 from scratchlm.sampling import generate
+from scratchlm.text.char import CHAR_UNKNOWN_POLICIES
 from scratchlm.train.checkpoint import load_trained_model
 
 
@@ -37,6 +40,8 @@ _early_stopping.__name__ = "true, false or never"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a checkpoint written by scratchlm train (model.npz)")
     parser.add_argument("--prompt", default="", help="the text every sample continues (default: none)")
+    parser.add_argument("--unknown", choices=CHAR_UNKNOWN_POLICIES, default="error",
+                        help="char models: a --prompt character the model never saw is an error, <unk>, or skipped (default: error)")
     parser.add_argument("--count", type=positive_int, default=None,
                         help="number of samples (default: 10; not with --greedy or --num-beams)")
     parser.add_argument("--max-len", type=positive_int, default=None,
@@ -100,12 +105,15 @@ def run(args: argparse.Namespace) -> int:
     model, tokenizer, checkpoint = load_trained_model(args.checkpoint)
     model.vocab = tokenizer.vocab  # so that its <pad>, <bos> and <unk> are known and left out
     lines = checkpoint.config.get("kind") == "lines"
-    prompt_ids = tokenizer.encode(args.prompt) if args.prompt else []
+    try:
+        prompt_tokens = prompt_ids(tokenizer, args.prompt, args.unknown)
+    except ValueError as err:
+        raise ValueError(f"--prompt {args.prompt!r}: {err}") from None
     suppress = _token_ids(tokenizer, args.suppress_tokens, "--suppress-tokens")
     if any(len(ids) != 1 for ids in suppress):
         raise ValueError(f"--suppress-tokens takes single vocabulary tokens, got {args.suppress_tokens}")
     samples = generate(
-        model, prompt_ids, n=args.count or (1 if args.greedy or args.num_beams > 1 else 10),
+        model, prompt_tokens, n=args.count or (1 if args.greedy or args.num_beams > 1 else 10),
         max_len=args.max_len or (30 if lines else 300), temperature=args.temperature, top_k=args.top_k,
         top_p=args.top_p, rng=args.seed, greedy=args.greedy, min_tokens_to_keep=args.min_tokens_to_keep,
         repetition_penalty=args.repetition_penalty, no_repeat_ngram_size=args.no_repeat_ngram_size,
@@ -115,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty, early_stopping=args.early_stopping,
     )
     for ids in samples:
-        text = tokenizer.decode(prompt_ids + ids)
+        text = tokenizer.decode(prompt_tokens + ids)
+        # the prompt as typed, even where --unknown skipped or replaced some of its characters
+        decoded_prompt = tokenizer.decode(prompt_tokens)
+        if text.startswith(decoded_prompt):
+            text = args.prompt + text[len(decoded_prompt):]
         print(text if lines else text + "\n" + "-" * 40)
     return 0

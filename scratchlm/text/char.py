@@ -22,6 +22,9 @@ from typing import Iterable
 from .base import UNKNOWN_POLICIES, Tokenizer, as_lines, as_text
 from .vocab import SPECIALS, Vocabulary
 
+# A character model may also drop what it has never seen (a stray emoji in a text to score).
+CHAR_UNKNOWN_POLICIES = UNKNOWN_POLICIES + ("skip",)
+
 
 class CharTokenizer(Tokenizer):
     """One token per character; ``vocab`` holds the specials, then the characters sorted."""
@@ -48,20 +51,26 @@ class CharTokenizer(Tokenizer):
         """Ids of the characters of ``text``.
 
         unknown: what to do with a character outside the vocabulary: ``"error"`` raises a
-        ValueError that names every such character; ``"unk"`` maps it to ``<unk>`` (id 1).
+        ValueError that names the first such character and its position; ``"unk"`` maps it to
+        ``<unk>`` (id 1); ``"skip"`` leaves it out. The command line passes ``--unknown``.
         """
         text = as_text(text)
-        if unknown not in UNKNOWN_POLICIES:
-            raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
+        if unknown not in CHAR_UNKNOWN_POLICIES:
+            raise ValueError(f"unknown must be one of {CHAR_UNKNOWN_POLICIES}, got {unknown!r}")
         stoi = self.vocab.stoi
         if unknown == "error":
             missing = sorted(set(text) - stoi.keys())
             if missing:
+                position = min(text.index(c) for c in missing)
                 raise ValueError(
-                    f"characters not in the vocabulary: {', '.join(repr(c) for c in missing)} "
-                    f"(the vocabulary has {len(self.vocab) - len(SPECIALS)} characters; "
-                    f"pass unknown='unk' to map them to <unk>)"
+                    f"character {text[position]!r} at position {position} is not in the vocabulary"
+                    + (f" (also unseen: {', '.join(repr(c) for c in missing if c != text[position])})" if len(missing) > 1 else "")
+                    + f"; the vocabulary has {len(self.vocab) - len(SPECIALS)} characters. "
+                    "Map unseen characters to <unk> with unknown='unk' (command line: --unknown unk), "
+                    "or drop them with unknown='skip' (--unknown skip)"
                 )
+        if unknown == "skip":
+            return [stoi[c] for c in text if c in stoi]
         return [stoi.get(c, self.vocab.unk_id) for c in text]
 
     def decode(self, ids: Iterable[int], skip_specials: bool = True) -> str:

@@ -18,13 +18,20 @@ Why one file: the arrays and their JSON description must change together. Writin
 the new checkpoint goes to a temporary file in the same folder, is flushed to disk (fsync), and
 only then renamed over the old one with ``os.replace`` (an atomic rename on POSIX and Windows).
 A crash at any moment leaves either the old checkpoint or the new one, never half of one.
+A process killed while writing leaves its temporary file (``.model.npz.<pid>.<random>.tmp``)
+behind; the next save or load in that folder deletes the temporaries of processes that no
+longer run (:func:`remove_stale_temporaries`).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
+import struct
 import tempfile
+import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,7 +100,9 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> None:
         for name, array in getattr(checkpoint, group).items():
             arrays[f"{group}/{name}"] = np.asarray(array)
 
-    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    remove_stale_temporaries(folder)
+    # the writer's process id in the name tells a later save whether this file is still being written
+    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as tmp:
             np.savez(tmp, **arrays)
@@ -107,6 +116,55 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> None:
             os.remove(tmp_path)
         raise
     _fsync_folder(folder)
+
+
+# .<name>.<pid>.<mkstemp's 8 random characters>.tmp, and the form without the pid of older versions
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp$")
+_OLD_TEMPORARY = re.compile(r"^\..+\.npz\.[A-Za-z0-9_]{8}\.tmp$")
+# a temporary file without a process id is taken as abandoned when it has not changed for this long
+OLD_TEMPORARY_SECONDS = 600
+
+
+def _process_is_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # no harmless way to ask; keep the file
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def remove_stale_temporaries(folder) -> list[str]:
+    """Delete the temporary files that killed saves left in ``folder``; returns their names.
+
+    A temporary file is stale when the process named in it no longer runs (or, for a name
+    without a process id, when it has not changed for ``OLD_TEMPORARY_SECONDS``). Files that
+    cannot be deleted (a read-only folder) are left alone.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMPORARY.match(name)
+        path = os.path.join(folder, name)
+        try:
+            if match:
+                stale = match["name"].endswith(".npz") and not _process_is_running(int(match["pid"]))
+            else:
+                stale = bool(_OLD_TEMPORARY.match(name)) and time.time() - os.path.getmtime(path) > OLD_TEMPORARY_SECONDS
+            if stale:
+                os.remove(path)
+                removed.append(name)
+        except OSError:
+            continue
+    return removed
 
 
 def _current_umask() -> int:
@@ -136,12 +194,16 @@ def load_checkpoint(path) -> Checkpoint:
     a complete scratchlm checkpoint (truncated, corrupted, or something else entirely).
     """
     path = os.fspath(path)
+    remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+    # NotImplementedError / RuntimeError: a damaged zip header can claim an unknown zip version,
+    # compression method or encryption; struct.error and zlib.error: damaged sizes or data
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, KeyError, NotImplementedError,
+            RuntimeError, struct.error, zlib.error) as err:
         raise ValueError(f"{path!r} is not a readable scratchlm checkpoint (corrupted or truncated?): {err}") from err
     if "meta.json" not in arrays:
         raise ValueError(f"{path!r} is an .npz file but not a scratchlm checkpoint (it has no meta.json)")
@@ -151,6 +213,11 @@ def load_checkpoint(path) -> Checkpoint:
         raise ValueError(f"{path!r}: the checkpoint's meta.json is damaged: {err}") from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path!r} is not a scratchlm checkpoint")
+    missing = [key for key in ("tokenizer", "config", "rng", "progress") if key not in meta]
+    if missing:
+        raise ValueError(f"{path!r}: the checkpoint's meta.json is damaged (it lacks {', '.join(missing)})")
+    if not isinstance(meta["config"], dict) or not isinstance(meta["progress"], dict):
+        raise ValueError(f"{path!r}: the checkpoint's meta.json is damaged (config and progress must be objects)")
     if meta.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path!r} is checkpoint format version {meta.get('version')!r}; "
                          f"this scratchlm reads version {FORMAT_VERSION}")

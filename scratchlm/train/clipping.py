@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from scratchlm import backend
 
 
@@ -38,7 +40,9 @@ def clip_grad_norm(grads: dict, max_norm: float) -> float:
         g   <- g * coef                       only when coef < 1
 
     The 1e-6 keeps the division finite when every gradient is 0, and makes the clipped norm
-    land just below ``max_norm``.
+    land just below ``max_norm``. A non-finite norm is not hidden, as in torch: a NaN norm
+    gives coef = NaN and every gradient becomes NaN; an infinite norm gives coef = 0, so the
+    finite entries become 0 and the infinite ones NaN (0 * inf).
 
     Args:
         grads: dict name -> gradient array; changed in place.
@@ -52,9 +56,10 @@ def clip_grad_norm(grads: dict, max_norm: float) -> float:
         raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
     norm = global_norm(grads)
     coef = max_norm / (norm + 1e-6)
-    if coef < 1.0:
-        for grad in grads.values():
-            grad *= coef
+    if not coef >= 1.0:  # coef < 1, or NaN (torch's clamp(coef, max=1) keeps a NaN)
+        with np.errstate(invalid="ignore"):  # 0 * inf = NaN is the intended result, not an accident
+            for grad in grads.values():
+                grad *= coef
     return norm
 
 

@@ -39,10 +39,13 @@ from tqdm.auto import tqdm
 
 from scratchlm import backend
 from scratchlm.data.batching import ItemBatches, batchify
+from scratchlm.layers.softmax_cross_entropy import log_softmax
+from scratchlm.metrics import LARGEST_EXPONENT
 from scratchlm.models.rnnlm import RNNLM
 from scratchlm.train.checkpoint import Checkpoint, load_checkpoint, rng_from_state, rng_state, save_checkpoint
 from scratchlm.train.clipping import clip_grad_norm, clip_grad_value, global_norm
 from scratchlm.train.optimizers import OPTIMIZERS, make_optimizer
+from scratchlm.train.progress import progress_bar
 from scratchlm.train.schedules import EarlyStopping, PlateauDecay, StepDecay
 from scratchlm.train.tbptt import full_bptt_update, tbptt_update, tbptt_windows
 
@@ -53,6 +56,16 @@ TokenIds = Union[Sequence[Sequence[int]], Sequence[int], np.ndarray]
 LR_SCHEDULES = ("none", "step", "plateau")
 LAST_CHECKPOINT = "last.npz"
 BEST_CHECKPOINT = "model.npz"
+# what may change when a run resumes; everything else (the model, the data, the batches) may not
+RESUME_OVERRIDABLE = ("epochs", "lr", "patience", "clip_norm", "clip_value")
+# validation of a stream reads it as this many pieces side by side, as scratchlm.metrics.evaluate_stream does
+STREAM_PIECES = 16
+# steps per forward pass when validating a stream (the state is carried, so only the speed depends on it)
+VALIDATION_STEPS = 64
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the gradient stopped being a finite number; the run stops without saving."""
 
 
 @dataclass
@@ -94,6 +107,12 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
+            raise ValueError(f"patience must be None (never stop early) or a whole number >= 1, got {self.patience!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not 0 < self.decay_factor < 1:
+            raise ValueError(f"decay_factor must be in (0, 1), got {self.decay_factor!r}")
         if self.bptt_k2 is not None and not (isinstance(self.bptt_k2, int) and self.bptt_k2 >= self.bptt):
             raise ValueError(f"bptt_k2 must be None or a whole number >= bptt ({self.bptt}), got {self.bptt_k2!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -167,36 +186,80 @@ def _state_from_arrays(arrays: dict):
     return backend.asarray(arrays["h"])
 
 
-def validation_nll(model: RNNLM, data: TokenIds, kind: str, batch_size: int, bptt: int) -> tuple[float, int]:
+def perplexity_of(nll_per_token: float) -> float:
+    """exp(nll_per_token), or inf when that overflows a float (a diverging model)."""
+    if nll_per_token > LARGEST_EXPONENT:
+        return math.inf
+    return math.exp(nll_per_token)
+
+
+def format_perplexity(perplexity: float) -> str:
+    """3 decimals, or 4 significant digits once it is too large to read that way (1.234e+50)."""
+    return f"{perplexity:.3f}" if perplexity < 1e6 else f"{perplexity:.4g}"
+
+
+def _target_log_probs(logits, targets) -> np.ndarray:
+    """log P(target) at every position, (B, T) float64 NumPy: the log-softmax taken in float64
+    exactly as ``RNNLM.sequence_log_probs`` takes it, so both give the same numbers."""
+    xp = backend.xp()
+    log_probs = log_softmax(logits.astype(xp.float64))  # (B, T, V), on the backend's device
+    picked = xp.take_along_axis(log_probs, backend.asarray(targets)[..., None], axis=-1)[..., 0]
+    return backend.asnumpy(picked)  # only the (B, T) scores leave the device
+
+
+def validation_nll(model: RNNLM, data: TokenIds, kind: str, batch_size: int = 64, bptt: int = VALIDATION_STEPS,
+                   progress: bool = False) -> tuple[float, int]:
     """Total NLL (nats) and number of predicted tokens of ``data``, with dropout off.
 
+    The same quantity as :func:`scratchlm.metrics.evaluate` / :func:`~scratchlm.metrics.evaluate_stream`
+    (which go token by token through the language-model interface), computed in batches:
+
     lines: every item framed as ``<bos> w_1 .. w_n -> w_1 .. w_n <eos>``; padding is masked out.
-    stream: the ids cut into ``batch_size`` parallel streams (fewer for a short text), read in
-    windows of ``bptt`` steps with the state carried across windows.
+    stream: the ids cut into ``min(16, N)`` contiguous pieces (``metrics.evaluate_stream``'s
+    default), read side by side in windows of ``bptt`` steps with the state carried across
+    windows; each piece starts from ``model.start`` and every one of the N ids is predicted.
+
+    ``batch_size`` (items per forward pass) and ``bptt`` (steps per forward pass of a stream)
+    change only the speed. The trainer, the report and ``scratchlm eval`` all call this with the
+    defaults, so the epoch line's validation perplexity and the report's are one number.
     """
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     try:
         if kind == "lines":
-            for inputs, targets, mask in ItemBatches(data, batch_size):
+            batches = ItemBatches(data, batch_size)
+            for inputs, targets, mask in progress_bar(batches, total=len(batches), desc="validation", unit="batch",
+                                                      disable=not progress, leave=False):
                 logits, _ = model.forward(inputs)
-                loss, _ = backend.op("softmax_cross_entropy_forward")(logits, targets, backend.asarray(mask))
-                counted = int(mask.sum())
-                total, count = total + float(loss) * counted, count + counted
+                scores = _target_log_probs(logits, targets)
+                total -= float(np.sum(scores[np.asarray(mask, dtype=bool)]))
+                count += int(np.sum(mask))
         else:
-            rows = max(1, min(batch_size, (len(data) - 1) // 2))
-            streams = batchify(data, rows)
-            steps = streams.shape[1] - 1
-            if steps < 1:
-                raise ValueError(f"the validation text is too short to score ({len(data)} tokens)")
+            ids = np.asarray(data, dtype=np.int64)
+            if len(ids) == 0:
+                raise ValueError("the validation text is empty")
+            pieces = np.array_split(ids, min(STREAM_PIECES, len(ids)))
+            length = max(len(piece) for piece in pieces)
+            # pieces differ in length by at most one; the short ones are padded at their end and masked
+            streams = np.stack([np.pad(piece, (0, length - len(piece)), mode="edge") for piece in pieces])
+            mask = np.stack([np.arange(length) < len(piece) for piece in pieces])
+            if model.bos_id is None:
+                # the first id of each piece is scored from the start state: uniformly
+                total += math.log(model.vocab_size) * len(pieces)
+                inputs, targets, mask = streams[:, :-1], streams[:, 1:], mask[:, 1:]
+            else:
+                bos = np.full((len(pieces), 1), model.bos_id, dtype=np.int64)
+                inputs, targets = np.concatenate([bos, streams[:, :-1]], axis=1), streams
+            count = len(ids)
+            steps = inputs.shape[1]
             state = None
-            for window in tbptt_windows(steps, min(bptt, steps)):
-                inputs = streams[:, window.first:window.stop]
-                targets = streams[:, window.first + 1:window.stop + 1]
-                logits, state = model.forward(inputs, state=state)
-                loss, _ = backend.op("softmax_cross_entropy_forward")(logits, backend.asarray(targets))
-                total, count = total + float(loss) * targets.size, count + targets.size
+            windows = tbptt_windows(steps, min(bptt, steps)) if steps else []
+            for window in progress_bar(windows, total=len(windows), desc="validation", unit="window",
+                                       disable=not progress, leave=False):
+                logits, state = model.forward(backend.asarray(inputs[:, window.first:window.stop]), state=state)
+                scores = _target_log_probs(logits, targets[:, window.first:window.stop])
+                total -= float(np.sum(scores[mask[:, window.first:window.stop]]))
     finally:
         if was_training:
             model.train()
@@ -274,16 +337,32 @@ class Trainer:
         loss, grads, self.carry, count = tbptt_update(self.model, self.streams, work, self.carry)
         return loss, grads, count
 
+    def _diverged(self, what: str) -> "TrainingDiverged":
+        kept = "nothing was saved yet"
+        if self.out_dir is not None and os.path.exists(os.path.join(self.out_dir, LAST_CHECKPOINT)):
+            kept = f"{os.path.join(self.out_dir, LAST_CHECKPOINT)} keeps the last finite state (end of epoch {self.epoch - 1})"
+        return TrainingDiverged(f"training diverged at step {self.global_step + 1} (epoch {self.epoch}): {what}. "
+                                f"It was not saved; {kept}. Lower the learning rate (it is {self.optimizer.lr:g}) "
+                                f"or clip the gradient norm harder")
+
     def _step(self, work) -> tuple[float, float, int]:
-        loss, grads, count = self._forward_backward(work)
+        try:
+            loss, grads, count = self._forward_backward(work)
+        except ValueError as err:
+            if self.global_step == 0:
+                raise  # the very first step: a problem with the data or the model, not with training
+            # the same data and shapes passed before, so the model's own checks caught a number gone wild
+            raise self._diverged(str(err)) from err
         loss = float(loss)
         if not math.isfinite(loss):
-            raise ValueError(f"training diverged at step {self.global_step + 1}: the loss is {loss} "
-                             f"(lower the learning rate, or clip the gradient norm)")
+            raise self._diverged(f"the training loss is {loss}")
         if self.config.clip_norm is not None:
             norm = clip_grad_norm(grads, self.config.clip_norm)
         else:
             norm = global_norm(grads)
+        if not math.isfinite(norm):
+            # no step is taken: an infinite or NaN gradient would turn the parameters to NaN
+            raise self._diverged(f"the gradient norm is {norm}")
         if self.config.clip_value is not None:
             clip_grad_value(grads, self.config.clip_value)
         self.optimizer.step(self.model.params, grads)
@@ -306,9 +385,10 @@ class Trainer:
                     self._save(LAST_CHECKPOINT)
                     return self.history
                 stop = self._end_epoch()
+                # recorded before saving, so that resuming a finished run knows it has finished
+                self.history["stopped_early"] = stop
                 self._save(LAST_CHECKPOINT)
                 if stop:
-                    self.history["stopped_early"] = True
                     break
                 if interrupt.requested:
                     self.history["interrupted"] = True
@@ -324,8 +404,8 @@ class Trainer:
 
     def _run_epoch(self, interrupt) -> bool:
         """The remaining updates of this epoch; False when Ctrl-C stopped it early."""
-        bar = tqdm(total=self.updates_per_epoch(), initial=self.step_in_epoch, disable=not self.progress,
-                   desc=f"epoch {self.epoch}/{self.config.epochs}", unit="step", dynamic_ncols=True, leave=True)
+        bar = progress_bar(total=self.updates_per_epoch(), initial=self.step_in_epoch, disable=not self.progress,
+                           desc=f"epoch {self.epoch}/{self.config.epochs}", unit="step", leave=True)
         start, tokens_seen = time.perf_counter(), 0
         try:
             for work in self._remaining_work():
@@ -339,7 +419,7 @@ class Trainer:
                 self.history["grad_norm"].append(norm)
                 elapsed = time.perf_counter() - start
                 running = self.epoch_nll / self.epoch_tokens
-                bar.set_postfix(loss=f"{running:.3f}", ppl=f"{math.exp(min(running, 50)):.2f}",
+                bar.set_postfix(loss=f"{running:.3f}", ppl=f"{perplexity_of(running):.2f}",
                                 tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}", refresh=False)
                 bar.update(1)
                 if self.on_step is not None:
@@ -354,9 +434,12 @@ class Trainer:
 
     def _end_epoch(self) -> bool:
         """Validate, record, keep the best model; True when early stopping says stop."""
-        total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size, self.config.bptt)
+        total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size,
+                                      progress=self.progress)
         val_loss = total / count
-        val_ppl = math.exp(val_loss)
+        if not math.isfinite(val_loss):
+            raise self._diverged(f"the validation loss is {val_loss}")
+        val_ppl = perplexity_of(val_loss)
         history = self.history
         history["epoch"].append(self.epoch)
         history["epoch_end_step"].append(self.global_step)
@@ -369,8 +452,11 @@ class Trainer:
         history["tokens_per_second"].append(self.epoch_tokens_per_second)
         if self.report_epochs:
             tqdm.write(f"epoch {self.epoch}: train loss {history['train_loss'][-1]:.4f}  "
-                       f"val loss {val_loss:.4f}  val ppl {val_ppl:.3f}  val bits/token {val_loss / math.log(2):.4f}  "
+                       f"val loss {val_loss:.4f}  val ppl {format_perplexity(val_ppl)}  val bits/token {val_loss / math.log(2):.4f}  "
                        f"lr {self.optimizer.lr:.4g}")
+        if math.isinf(val_ppl):
+            # e^709 times worse than certainty per token: far beyond a uniform guess, nothing to keep
+            raise self._diverged(f"the validation loss is {val_loss:.4g} nats per token (perplexity inf)")
         best_so_far = val_ppl <= min(history["val_ppl"])
         stop = False
         if self.early_stopping is not None:
@@ -407,20 +493,27 @@ class Trainer:
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, train: TokenIds, valid: TokenIds, epochs: int | None = None,
                         out_dir: str | os.PathLike | None = None, progress: bool = True, report_epochs: bool = True,
-                        on_step: Callable[[dict], None] | None = None) -> "Trainer":
+                        on_step: Callable[[dict], None] | None = None, overrides: dict | None = None,
+                        data_info: dict | None = None) -> "Trainer":
         """A trainer that continues the run saved in ``path`` exactly where it stopped.
 
         ``train`` and ``valid`` must be the same token ids the run was started with (the caller
         checks the vocabulary with :func:`~scratchlm.train.checkpoint.check_same_vocabulary`).
-        ``epochs`` raises (or lowers) the number of epochs to train in all.
+        ``epochs`` raises (or lowers) the number of epochs to train in all. ``overrides`` changes
+        the :class:`TrainConfig` fields that may change mid-run (:data:`RESUME_OVERRIDABLE`:
+        epochs, lr, patience, clip_norm, clip_value); with none, the run continues bit for bit.
+        ``data_info`` replaces the saved description of the data (a corpus that moved).
         """
         saved = load_checkpoint(path)
+        overrides = dict(overrides or {})
+        if epochs is not None:
+            overrides["epochs"] = epochs
+        unknown = set(overrides) - set(RESUME_OVERRIDABLE)
+        if unknown:
+            raise ValueError(f"only {', '.join(RESUME_OVERRIDABLE)} can change when a run resumes, not {', '.join(sorted(unknown))}")
         try:
             model = RNNLM.from_config(saved.config["model"])
-            train_values = dict(saved.config["train"])
-            if epochs is not None:
-                train_values["epochs"] = epochs
-            config = TrainConfig.from_dict(train_values)
+            config = TrainConfig.from_dict({**saved.config["train"], **overrides})
             kind = saved.config["kind"]
             progress_state = saved.progress
         except (KeyError, TypeError) as err:
@@ -428,16 +521,24 @@ class Trainer:
         model.load_state_dict(saved.model)
         model.dropout_rng = rng_from_state(saved.rng["dropout"])
         trainer = cls(model, saved.tokenizer, train, valid, kind, config, out_dir=out_dir,
-                      data_info=saved.config.get("data"), progress=progress, report_epochs=report_epochs,
-                      on_step=on_step)
+                      data_info=saved.config.get("data") if data_info is None else data_info, progress=progress,
+                      report_epochs=report_epochs, on_step=on_step)
         optimizer_state = progress_state["optimizer"]
         trainer.optimizer = make_optimizer(optimizer_state["name"], **optimizer_state["hyperparameters"])
         trainer.optimizer.load_state_dict(saved.optimizer)
+        if "lr" in overrides:
+            trainer.optimizer.lr = config.lr
         if trainer.schedule is not None:
             trainer.schedule.load_state_dict(progress_state["schedule"])
-        if trainer.early_stopping is not None and progress_state["early_stopping"]:
-            trainer.early_stopping.load_state_dict(progress_state["early_stopping"])
-        trainer.history = progress_state["history"]
+        history = progress_state["history"]
+        if trainer.early_stopping is not None:
+            if "patience" in overrides or not progress_state["early_stopping"]:
+                # a new patience: replay the epochs so far, as if it had been the patience all along
+                for epoch, perplexity in zip(history["epoch"], history["val_ppl"]):
+                    trainer.early_stopping.update(epoch, perplexity)
+            else:
+                trainer.early_stopping.load_state_dict(progress_state["early_stopping"])
+        trainer.history = history
         trainer.history["interrupted"] = False
         trainer.epoch = int(progress_state["epoch"])
         trainer.step_in_epoch = int(progress_state["step_in_epoch"])

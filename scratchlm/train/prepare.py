@@ -33,11 +33,15 @@ def fit_tokenizer(corpus, kind: str = "char", max_vocab: int | None = None, min_
     return BPETokenizer.fit(corpus.train, num_merges=bpe_merges)
 
 
-def encode_split(tokenizer: Tokenizer, split, kind: str):
-    """``kind="lines"``: a list of id lists, one per item; ``"stream"``: a 1-D int64 array."""
+def encode_split(tokenizer: Tokenizer, split, kind: str, unknown: str | None = None):
+    """``kind="lines"``: a list of id lists, one per item; ``"stream"``: a 1-D int64 array.
+
+    ``unknown``: the tokenizer's policy for tokens outside its vocabulary (None: its default).
+    """
+    options = {} if unknown is None else {"unknown": unknown}
     if kind == "lines":
-        return [tokenizer.encode(item) for item in split]
-    return np.asarray(tokenizer.encode(split), dtype=np.int64)
+        return [tokenizer.encode(item, **options) for item in split]
+    return np.asarray(tokenizer.encode(split, **options), dtype=np.int64)
 
 
 def encode_corpus(tokenizer: Tokenizer, corpus) -> tuple:

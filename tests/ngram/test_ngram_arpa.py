@@ -121,3 +121,50 @@ def test_malformed_files_are_rejected(tmp_path):
     path.write_text("hello\n")
     with pytest.raises(ValueError):
         read_arpa(path)
+
+
+NO_UNK = "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-99\t<s>\t-0.30103\n-0.5\t</s>\n-0.2\ta\t-0.1\n-0.8\tb\n\n" \
+         "\\2-grams:\n-0.1\t<s> a\n-0.3\ta </s>\n\n\\end\\\n"
+
+
+def test_a_file_without_unk_gives_it_log10_minus_100_as_kenlm_does(tmp_path):
+    path = tmp_path / "no_unk.arpa"
+    path.write_text(NO_UNK, encoding="utf-8")
+    with pytest.warns(UserWarning, match="no <unk>.*-100"):
+        model = read_arpa(path)
+    # "a zzz </s>": zzz is unknown; after <unk> the bigram "<unk> </s>" is not listed, so
+    # p(</s> | <unk>) = b(<unk>) p(</s>) with b(<unk>) = 1 (log10 0)
+    ids = model.encode(["a", "zzz"])
+    scores = model.sequence_log_probs(ids + [model.eos_id]) / math.log(10)
+    np.testing.assert_allclose(scores, [-0.1, -0.1 + -100.0, -0.5], atol=1e-9)  # p(a|<s>); b(a) p(<unk>); p(</s>)
+
+
+def test_a_probability_above_one_is_refused_with_the_line(tmp_path):
+    path = tmp_path / "above_one.arpa"
+    path.write_text(NO_UNK.replace("-0.8\tb", "0.3\tb"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"above_one.arpa:9: log10 probability 0.3 > 0"):
+        read_arpa(path)
+
+
+@pytest.mark.parametrize("change, line, message", [
+    (("-0.2\ta\t-0.1", "minus\ta\t-0.1"), 8, "expected a number for the log10 probability, got 'minus'"),
+    (("-0.2\ta\t-0.1", "-0.2\ta\tnan"), 8, "log10 back-off is 'nan'"),
+    (("-0.3\ta </s>", "-0.3\ta c"), 13, "word 'c', which is not a 1-gram"),
+    (("-0.3\ta </s>", "-0.1\t<s> a"), 13, "'<s> a' is listed twice"),
+    (("-0.3\ta </s>", "-0.3\ta"), 13, "a 2-gram line needs"),
+    (("ngram 2=2", "ngram two=2"), 3, "expected 'ngram N=count'"),
+])
+def test_parse_errors_name_the_file_and_the_line(tmp_path, change, line, message):
+    path = tmp_path / "bad.arpa"
+    path.write_text(NO_UNK.replace(*change), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"bad.arpa:{line}: .*{message}"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            read_arpa(path)
+
+
+def test_a_binary_file_is_refused_cleanly(tmp_path):
+    path = tmp_path / "binary.arpa"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match="not UTF-8"):
+        read_arpa(path)
