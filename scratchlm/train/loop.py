@@ -216,11 +216,15 @@ class Trainer:
         progress: show a tqdm progress bar per epoch.
         report_epochs: print one line per epoch (losses, validation perplexity, learning rate).
         on_step: called after every update with a dict (step, epoch, loss, grad_norm).
+        validation: ``validation(model) -> (total NLL, number of counted tokens)``, the score used
+            after each epoch instead of :func:`validation_nll` of ``valid`` (e.g. held-out names
+            scored in their place in a stream, ``scratchlm.data.heldout``). It is called with
+            dropout off.
     """
 
     def __init__(self, model: RNNLM, tokenizer_json: str, train, valid, kind: str, config: TrainConfig,
                  out_dir=None, data_info: dict | None = None, progress: bool = True, report_epochs: bool = True,
-                 on_step=None):
+                 on_step=None, validation=None):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if len(train) == 0:
@@ -231,6 +235,7 @@ class Trainer:
         self.train_data, self.valid_data = train, valid
         self.out_dir, self.data_info = out_dir, dict(data_info or {})
         self.progress, self.report_epochs, self.on_step = progress, report_epochs, on_step
+        self.validation = validation
         self.optimizer = make_optimizer(config.optimizer, **self._optimizer_arguments())
         self.schedule = _make_schedule(config)
         self.early_stopping = EarlyStopping(config.patience) if config.patience else None
@@ -351,7 +356,14 @@ class Trainer:
 
     def _end_epoch(self) -> bool:
         """Validate, record, keep the best model; True when early stopping says stop."""
-        total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size, self.config.bptt)
+        if self.validation is None:
+            total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size, self.config.bptt)
+        else:
+            self.model.eval()
+            try:
+                total, count = self.validation(self.model)
+            finally:
+                self.model.train()
         val_loss = total / count
         val_ppl = math.exp(val_loss)
         history = self.history
@@ -403,12 +415,13 @@ class Trainer:
 
     @classmethod
     def from_checkpoint(cls, path, train, valid, epochs: int | None = None, out_dir=None,
-                        progress: bool = True, report_epochs: bool = True, on_step=None) -> "Trainer":
+                        progress: bool = True, report_epochs: bool = True, on_step=None, validation=None) -> "Trainer":
         """A trainer that continues the run saved in ``path`` exactly where it stopped.
 
         ``train`` and ``valid`` must be the same token ids the run was started with (the caller
         checks the vocabulary with :func:`~scratchlm.train.checkpoint.check_same_vocabulary`).
-        ``epochs`` raises (or lowers) the number of epochs to train in all.
+        ``epochs`` raises (or lowers) the number of epochs to train in all. ``validation``: as in
+        the constructor (the same function the run was started with).
         """
         saved = load_checkpoint(path)
         try:
@@ -425,7 +438,7 @@ class Trainer:
         model.dropout_rng = rng_from_state(saved.rng["dropout"])
         trainer = cls(model, saved.tokenizer, train, valid, kind, config, out_dir=out_dir,
                       data_info=saved.config.get("data"), progress=progress, report_epochs=report_epochs,
-                      on_step=on_step)
+                      on_step=on_step, validation=validation)
         optimizer_state = progress_state["optimizer"]
         trainer.optimizer = make_optimizer(optimizer_state["name"], **optimizer_state["hyperparameters"])
         trainer.optimizer.load_state_dict(saved.optimizer)
