@@ -18,6 +18,7 @@ counted unless the line ended with the separator, since it may have been cut off
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -89,24 +90,28 @@ def name_statistics(temperature: float, names: Sequence[str], training_names: It
                     heldout_names: Iterable[str], alphabet, entropies) -> NameStatistics:
     """Count the columns of :class:`NameStatistics` over the generated ``names``.
 
-    names: the complete generated names (e.g. from :func:`names_in_line`), at least one.
+    names: the complete generated names (e.g. from :func:`names_in_line`). With none (a model
+        that never ends a name), every column about names is NaN.
     training_names, heldout_names: the list's names the model was trained on / never saw.
     alphabet: the list's characters (:func:`spelling_alphabet`).
-    entropies: H(p_T) in bits of every drawn character, any shape.
+    entropies: H(p_T) in bits of every drawn character, any shape, at least one.
     """
-    if len(names) == 0:
-        raise ValueError("name_statistics needs at least one generated name")
+    entropies = np.asarray(entropies, dtype=np.float64)
+    if entropies.size == 0:
+        raise ValueError("name_statistics needs the entropy of at least one drawn character")
     training, heldout = set(training_names), set(heldout_names)
     in_training = sum(name in training for name in names)
     in_heldout = sum(name in heldout and name not in training for name in names)
     misspelt = sum(not is_well_spelt(name, alphabet) for name in names)
     n = len(names)
+
+    def percent(count: float) -> float:
+        return 100.0 * count / n if n else math.nan
+
     return NameStatistics(
-        temperature=float(temperature), num_names=n,
-        distinct_per_100=100.0 * len(set(names)) / n,
-        training_percent=100.0 * in_training / n, heldout_percent=100.0 * in_heldout / n,
-        new_percent=100.0 * (n - in_training - in_heldout) / n,
-        misspelt_percent=100.0 * misspelt / n,
+        temperature=float(temperature), num_names=n, distinct_per_100=percent(len(set(names))),
+        training_percent=percent(in_training), heldout_percent=percent(in_heldout),
+        new_percent=percent(n - in_training - in_heldout), misspelt_percent=percent(misspelt),
         mean_entropy_bits=float(np.mean(entropies)),
     )
 

@@ -82,9 +82,6 @@ def temperature_rows(model, tokenizer, stream: NameStream, temperatures, prompt:
             lines[key] = [start + tokenizer.decode(row) for row in ids]
             entropies.append(entropy)
         names = [name for line in lines["continuing"] + lines["new"] for name in names_in_line(line)]
-        if not names:
-            raise ValueError(f"at T = {temperature} no line of {length} characters holds a complete name; "
-                             "the statistics need longer lines")
         statistics = name_statistics(temperature, names, training, heldout, alphabet, np.concatenate(entropies))
         results.append(TemperatureRow(temperature, _shown(lines["continuing"][0], len(prompt)),
                                       _shown(lines["new"][0].lstrip(SEPARATOR), 0), statistics))
@@ -120,5 +117,6 @@ def print_names_report(model, tokenizer, stream: NameStream, train_ids, temperat
     for row in rows:
         s = row.statistics
         print(f"  {s.temperature:>7g} {s.num_names:>6} {s.distinct_per_100:>12.1f} {s.training_percent:>10.1f} "
-              f"{s.heldout_percent:>10.1f} {s.new_percent:>6.1f} {s.misspelt_percent:>10.1f} {s.mean_entropy_bits:>14.3f}")
+              f"{s.heldout_percent:>10.1f} {s.new_percent:>6.1f} {s.misspelt_percent:>10.1f} {s.mean_entropy_bits:>14.3f}"
+              .replace("nan", "  -"))
     return rows
