@@ -105,3 +105,17 @@ def test_the_items_mode_stays_available(tmp_path, capsys):
                  "--no-progress", "--num-samples", "1", "--out", str(tmp_path / "items")]) == 0
     printed = capsys.readouterr().out
     assert "(lines: 600 train / 75 valid items)" in printed and "(<eos> included)" in printed
+
+
+def test_the_temperature_figure_draws_and_checks_its_input():
+    from scratchlm.plot import temperature_study
+
+    figure = temperature_study([1.0, 0.1, 5.0], ["Aadolf Anni", "Aadolf Ari Ari", "Aadolf xQ"],
+                               {"misspelt %": [0.0, 0.0, 100.0]}, [2.0, 0.1, 5.3])
+    lines = figure.axes[1].get_lines()
+    assert list(lines[0].get_xdata()) == [0.1, 1.0, 5.0] and list(lines[0].get_ydata()) == [0.0, 0.0, 100.0]
+    assert list(figure.axes[2].get_lines()[0].get_ydata()) == [0.1, 2.0, 5.3]
+    with pytest.raises(ValueError, match="one line and one entropy"):
+        temperature_study([1.0], ["a", "b"], {}, [1.0])
+    with pytest.raises(ValueError, match="3 temperatures"):
+        temperature_study([1.0, 0.1, 5.0], ["a", "b", "c"], {"x": [1.0]}, [1.0, 1.0, 1.0])
