@@ -101,11 +101,16 @@ def temperatures_figure(model, tokenizer, context: str = "Ma", letters: int = 12
         title=f"the letter after '{context}': a character LSTM cooled (T = 0.5) and warmed (T = 2)")
 
 
-def names_temperatures_figure():
-    """Run the main job (``scratchlm train``, quietly) and draw its seven temperatures."""
+def main_job_model():
+    """Run the main job (``scratchlm train``, quietly) and load the model it keeps."""
     with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
         assert scratchlm_main(["train", "--no-progress", "--out", folder]) == 0
         model, tokenizer, _ = load_trained_model(Path(folder) / "model.npz")
+    return model, tokenizer
+
+
+def names_temperatures_figure(model, tokenizer):
+    """The main job's seven temperatures: a line continuing "Aadolf" at each, and their statistics."""
     rows = temperature_rows(model, tokenizer, load_corpus("finnish-names", kind="stream"), LECTURE_TEMPERATURES)
     stats = [row.statistics for row in rows]
     percentages = {
@@ -124,7 +129,7 @@ def main() -> None:
     figures = {"gradient_norms.png": gradient_norms_figure()}
     model, tokenizer = train_names_model()
     figures["temperatures.png"] = temperatures_figure(model, tokenizer)
-    figures["names_temperatures.png"] = names_temperatures_figure()
+    figures["names_temperatures.png"] = names_temperatures_figure(*main_job_model())
     for name, figure in figures.items():
         path = OUT / name
         figure.savefig(path, dpi=DPI)

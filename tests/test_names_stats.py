@@ -97,7 +97,13 @@ def test_the_main_job_at_a_tiny_size(tmp_path, capsys):
         else:
             assert row[2:7] == ("-",) * 5
     assert not any(token in printed for token in ("<unk>", "<pad>", "<bos>", "<eos>"))
-    assert (out / "model.npz").is_file()
+    # scratchlm eval scores the test names in their place, as the report did
+    test_ppl = re.search(r"LSTM \(best epoch 1\)\s+\S+\s+(\S+)", printed).group(1)
+    assert main(["eval", str(out / "model.npz"), "--split", "test"]) == 0
+    evaluated = capsys.readouterr().out
+    assert "457 predicted chars" in evaluated
+    evaluated_ppl = float(re.search(r"perplexity\s+(\S+)", evaluated).group(1))
+    assert f"{evaluated_ppl:.3f}" == test_ppl
 
 
 def test_the_items_mode_stays_available(tmp_path, capsys):

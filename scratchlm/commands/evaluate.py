@@ -5,14 +5,16 @@
 
 A model trained on items (names) reads the file one item per line; a model trained on a stream
 reads it as one stream. Every predicted token counts, ``<eos>`` included for items (see
-:mod:`scratchlm.metrics`).
+:mod:`scratchlm.metrics`). The main job's held-out names (``--split valid`` / ``test`` of the
+Finnish names read as one text) are scored in their place in the whole text, as in training
+(:mod:`scratchlm.data.heldout`).
 """
 from __future__ import annotations
 
 import argparse
 
-from scratchlm.data import load_corpus, read_lines, read_text
-from scratchlm.metrics import evaluate, evaluate_stream
+from scratchlm.data import NameStream, load_corpus, read_lines, read_text
+from scratchlm.metrics import evaluate, evaluate_counted, evaluate_stream
 from scratchlm.train.checkpoint import load_trained_model
 from scratchlm.train.prepare import encode_split
 
@@ -39,9 +41,13 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{info['corpus']} has no {args.split} split")
     else:
         text = read_lines(args.file) if kind == "lines" else read_text(args.file)
-        source = args.file
+        source, corpus = args.file, None
     ids = encode_split(tokenizer, text, kind)
-    if kind == "lines":
+    if args.split in ("valid", "test") and isinstance(corpus, NameStream):
+        # held-out names are scored in their place in the whole text, as the trainer scored them
+        result = evaluate_counted(model, tokenizer.encode(corpus.text), corpus.counted(args.split))
+        characters, source = result.num_tokens, f"{source} (in its place in the whole text)"
+    elif kind == "lines":
         result = evaluate(model, [list(item) + [model.eos_id] for item in ids])
         characters = sum(len(item) + 1 for item in text)  # + 1: <eos> stands for the line end
     else:
