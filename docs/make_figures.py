@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from scratchlm import plot  # noqa: E402
 from scratchlm.cli import main as scratchlm_main  # noqa: E402
-from scratchlm.commands.names_report import LECTURE_TEMPERATURES, temperature_rows  # noqa: E402
+from scratchlm.names_stats import LECTURE_TEMPERATURES, temperature_rows  # noqa: E402
 from scratchlm.data import load_corpus  # noqa: E402
 from scratchlm.layers.lstm import lstm_step_backward, lstm_step_forward  # noqa: E402
 from scratchlm.layers.rnn import rnn_step_backward, rnn_step_forward  # noqa: E402

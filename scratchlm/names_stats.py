@@ -12,6 +12,12 @@ mixed-case gibberish. Here the same is counted over many generated names::
     entropy            mean over the drawn characters of H(p_T) = - sum_i p_T,i log2 p_T,i, in bits,
                        where p_T = softmax(z / T) is the distribution each character was drawn from
 
+:func:`temperature_rows` does the whole study for a model trained on the calendar as one text
+(``scratchlm train``): at every temperature it samples ROWS lines of LENGTH characters continuing
+"Aadolf" and as many starting after a space, keeps the first of each to show, as on the slides,
+and counts the columns above over all of them. :func:`sample_lines` draws the lines; special tokens
+(``<unk>``, ``<pad>`` ...) are given probability zero, since they are never part of a name.
+
 A generated line is cut into names at the separator. The first word of a line holds the prompt
 (or is empty, for a line that starts after a space) and is not counted; the last word is not
 counted unless the line ended with the separator, since it may have been cut off.
@@ -24,8 +30,15 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from scratchlm.data.heldout import SEPARATOR
+from scratchlm.data.heldout import SEPARATOR, NameStream
 from scratchlm.sampling import filtered_probs, sample_categorical, warm_up
+from scratchlm.text.vocab import SPECIALS
+
+LECTURE_TEMPERATURES = (1.0, 0.9, 0.5, 0.1, 0.0001, 2.0, 5.0)   # the slides' temperatures, in their order
+PROMPT = "Aadolf"   # the lecture's prompt, the first name of the calendar
+LINE_WIDTH = 72     # the slides' lines hold about 60-80 characters
+ROWS = 12           # lines per prompt and temperature for the statistics (about 150 names at T = 1)
+LENGTH = 100        # characters per line
 
 
 def names_in_line(line: str, separator: str = SEPARATOR) -> list[str]:
@@ -139,3 +152,45 @@ def sample_lines(model, prompt_ids: Sequence[int], rows: int, length: int, tempe
         if step + 1 < length:
             state = model.advance(state, ids[:, step])
     return ids, entropies
+
+
+@dataclass(frozen=True)
+class TemperatureRow:
+    """One temperature: the line shown for each prompt, and the statistics of all the lines."""
+
+    temperature: float
+    continuing: str
+    new: str
+    statistics: NameStatistics
+
+
+def _shown(text: str, keep: int, width: int = LINE_WIDTH) -> str:
+    """``text`` cut to about ``width`` characters at the end of a name (at ``width`` when no name
+    ends after the first ``keep`` characters), with "..." as on the slides."""
+    if len(text) <= width:
+        return text
+    cut = text[:width]
+    end = cut.rfind(SEPARATOR)
+    return (cut[:end] if end > keep else cut) + " ..."
+
+
+def temperature_rows(model, tokenizer, stream: NameStream, temperatures, prompt: str = PROMPT,
+                     seed: int = 0, rows: int = ROWS, length: int = LENGTH) -> list[TemperatureRow]:
+    """Sample ``rows`` lines of ``length`` characters continuing ``prompt`` and as many starting
+    after a space, at every temperature; the first line of each is the one shown."""
+    rng = np.random.default_rng(seed)
+    banned = [tokenizer.vocab.stoi[token] for token in SPECIALS]
+    training, heldout = stream.split_names("train"), stream.split_names("valid") + stream.split_names("test")
+    alphabet = spelling_alphabet(stream.names)
+    results = []
+    for temperature in temperatures:
+        lines, entropies = {}, []
+        for key, start in (("continuing", prompt), ("new", SEPARATOR)):
+            ids, entropy = sample_lines(model, tokenizer.encode(start), rows, length, temperature, rng, banned)
+            lines[key] = [start + tokenizer.decode(row) for row in ids]
+            entropies.append(entropy)
+        names = [name for line in lines["continuing"] + lines["new"] for name in names_in_line(line)]
+        statistics = name_statistics(temperature, names, training, heldout, alphabet, np.concatenate(entropies))
+        results.append(TemperatureRow(temperature, _shown(lines["continuing"][0], len(prompt)),
+                                      _shown(lines["new"][0].lstrip(SEPARATOR), 0), statistics))
+    return results
