@@ -39,7 +39,7 @@ def heldout_scores(model, tokenizer, stream: NameStream, train_ids,
 
 
 def print_names_report(model, tokenizer, stream: NameStream, train_ids, temperatures=LECTURE_TEMPERATURES,
-                       seed: int = 0, best_epoch: int | None = None) -> list[TemperatureRow]:
+                       prompt: str = PROMPT, seed: int = 0, best_epoch: int | None = None) -> list[TemperatureRow]:
     """Print the three parts of the report (module docstring); returns the temperature rows."""
     counted = {split: int(stream.counted(split).sum()) for split in ("valid", "test")}
     print(f"\nheld-out names scored in their place in the text ({len(stream.split_names('valid'))} validation "
@@ -53,15 +53,15 @@ def print_names_report(model, tokenizer, stream: NameStream, train_ids, temperat
         print(f"  {label:<28} {result['valid'].perplexity:>9.3f} {result['test'].perplexity:>9.3f} "
               f"{result['test'].bits_per_token:>15.4f}")
 
-    rows = temperature_rows(model, tokenizer, stream, temperatures, seed=seed)
-    print(f'\nsamples continuing "{PROMPT}" (as on the slides)')
+    rows = temperature_rows(model, tokenizer, stream, temperatures, prompt=prompt, seed=seed)
+    print(f'\nsamples continuing "{prompt}" (as on the slides)')
     for row in rows:
         print(f"  T={row.temperature:<7g}{row.continuing}")
     print("\nnew names (after a space)")
     for row in rows:
         print(f"  T={row.temperature:<7g}{row.new}")
     print(f"\nper temperature, over the complete names of {2 * ROWS} lines of {LENGTH} characters "
-          f'({ROWS} continuing "{PROMPT}", {ROWS} after a space)')
+          f'({ROWS} continuing "{prompt}", {ROWS} after a space)')
     print(f"  {'T':>7} {'names':>6} {'distinct/100':>12} {'training %':>10} {'held-out %':>10} {'new %':>6} "
           f"{'misspelt %':>10} {'entropy (bits)':>14}")
     for row in rows:

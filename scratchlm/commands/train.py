@@ -51,7 +51,8 @@ DEFAULT_TEMPERATURES = (0.1, 0.5, 1.0, 2.0)
 # the lecture's prompt: the first name of the calendar
 DEFAULT_PROMPTS = {"finnish-names": "Aadolf"}
 DEFAULT_EPOCHS = 25
-# the main job's stream has ~118 characters per parallel stream, 4 TBPTT windows an epoch
+# streams of a short corpus: the main job's 3,794 training characters make 32 streams of 118
+# characters, 4 TBPTT windows an epoch, so it takes more epochs
 DEFAULT_EPOCHS_OF = {"finnish-names": 60}
 EXIT_INTERRUPTED = 130
 
@@ -212,7 +213,8 @@ def _print_report(model, tokenizer, corpus, train, valid, history, args) -> None
     best = min(range(len(history["val_ppl"])), key=lambda i: history["val_ppl"][i])
     if isinstance(corpus, NameStream):
         print_names_report(model, tokenizer, corpus, train, temperatures=args.temperatures or LECTURE_TEMPERATURES,
-                           seed=args.seed, best_epoch=history["epoch"][best])
+                           prompt=args.prompt or DEFAULT_PROMPTS[args.corpus], seed=args.seed,
+                           best_epoch=history["epoch"][best])
         return
     temperatures = args.temperatures or DEFAULT_TEMPERATURES
     ours = _model_evaluation(model, corpus, valid)
