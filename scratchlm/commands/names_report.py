@@ -47,8 +47,8 @@ def print_names_report(model, tokenizer, stream: NameStream, train_ids, temperat
           f"{counted['test']} characters; each name's letters and the space after it)")
     scores = heldout_scores(model, tokenizer, stream, train_ids)
     print(f"  {'model':<28} {'valid ppl':>9} {'test ppl':>9} {'test bits/char':>15}")
-    for label, result in scores:
-        if best_epoch is not None and label == scores[-1][0]:
+    for number, (label, result) in enumerate(scores, start=1):
+        if best_epoch is not None and number == len(scores):   # the last row is the trained model
             label = f"{label} (best epoch {best_epoch})"
         print(f"  {label:<28} {result['valid'].perplexity:>9.3f} {result['test'].perplexity:>9.3f} "
               f"{result['test'].bits_per_token:>15.4f}")
