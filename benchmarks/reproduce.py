@@ -21,8 +21,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from scratchlm.cli import main as scratchlm  # noqa: E402  (after the path set-up above)
-from scratchlm.data import load_corpus  # noqa: E402
-from scratchlm.metrics import evaluate, evaluate_stream  # noqa: E402
+from scratchlm.data import NameStream, load_corpus  # noqa: E402
+from scratchlm.metrics import evaluate, evaluate_counted, evaluate_stream  # noqa: E402
 from scratchlm.train.checkpoint import load_checkpoint, load_trained_model  # noqa: E402
 from scratchlm.train.prepare import encode_split  # noqa: E402
 
@@ -61,7 +61,10 @@ def score(checkpoint: str, split: str):
     if len(text) == 0:
         return None
     ids = encode_split(tokenizer, text, corpus.kind)
-    if corpus.kind == "lines":
+    if isinstance(corpus, NameStream) and split != "train":
+        # the main job's held-out names, in their place in the whole text (scratchlm.data.heldout)
+        result = evaluate_counted(model, tokenizer.encode(corpus.text), corpus.counted(split))
+    elif corpus.kind == "lines":
         result = evaluate(model, [list(item) + [model.eos_id] for item in ids])
     else:
         result = evaluate_stream(model, ids)

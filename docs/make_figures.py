@@ -2,15 +2,21 @@
 
     python docs/make_figures.py
 
-1. gradient_norms.png   ||dL/dh_t|| against the distance from the loss: Elman RNN vs LSTM
-2. temperatures.png     a trained character LSTM's next letter after "Ma" at T = 0.5, 1, 2
-3. names_samples.png    names that model generates at T from 0.0001 to 5 (prompt "Aadolf")
+1. gradient_norms.png      ||dL/dh_t|| against the distance from the loss: Elman RNN vs LSTM
+2. temperatures.png        a character LSTM trained on the names as items: its next letter after
+                           "Ma" at T = 0.5, 1, 2
+3. names_temperatures.png  the main job (``scratchlm train``, run here): a line of names
+                           continuing "Aadolf" at the lecture's seven temperatures, and what each
+                           temperature does to the names, measured (scratchlm.names_stats)
 
 Everything comes from the engine itself (scratchlm.layers, models, train, sampling, plot) and the
 bundled Finnish names; fixed seeds make the figures the same on every run on one machine.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -20,11 +26,14 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from scratchlm import plot  # noqa: E402
+from scratchlm.cli import main as scratchlm_main  # noqa: E402
+from scratchlm.names_stats import LECTURE_TEMPERATURES, temperature_rows  # noqa: E402
 from scratchlm.data import load_corpus  # noqa: E402
 from scratchlm.layers.lstm import lstm_step_backward, lstm_step_forward  # noqa: E402
 from scratchlm.layers.rnn import rnn_step_backward, rnn_step_forward  # noqa: E402
 from scratchlm.models import RNNLM  # noqa: E402
-from scratchlm.sampling import generate, warm_up  # noqa: E402
+from scratchlm.sampling import warm_up  # noqa: E402
+from scratchlm.train.checkpoint import load_trained_model  # noqa: E402
 from scratchlm.train.loop import Trainer, TrainConfig  # noqa: E402
 from scratchlm.train.prepare import encode_corpus, fit_tokenizer  # noqa: E402
 
@@ -92,16 +101,27 @@ def temperatures_figure(model, tokenizer, context: str = "Ma", letters: int = 12
         title=f"the letter after '{context}': a character LSTM cooled (T = 0.5) and warmed (T = 2)")
 
 
-def samples_figure(model, tokenizer):
-    prompt = tokenizer.encode("Aadolf")
-    rows = []
-    for temperature in (0.0001, 0.1, 0.5, 0.9, 1.0, 2.0, 5.0):
-        continuations = generate(model, prompt, n=5, max_len=16, temperature=temperature, rng=1)
-        fresh = generate(model, [], n=4, max_len=16, temperature=temperature, rng=2)
-        rows.append((temperature, "  ".join("Aadolf" + tokenizer.decode(ids) for ids in continuations),
-                     "  ".join(tokenizer.decode(ids) for ids in fresh)))
-    return plot.sample_table(rows, ["T", "continuing 'Aadolf'", "new names"], max_chars=80,
-                             title="Finnish names from a character LSTM at seven temperatures (notebook 6)")
+def main_job_model():
+    """Run the main job (``scratchlm train``, quietly) and load the model it keeps."""
+    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
+        assert scratchlm_main(["train", "--no-progress", "--out", folder]) == 0
+        model, tokenizer, _ = load_trained_model(Path(folder) / "model.npz")
+    return model, tokenizer
+
+
+def names_temperatures_figure(model, tokenizer):
+    """The main job's seven temperatures: a line continuing "Aadolf" at each, and their statistics."""
+    rows = temperature_rows(model, tokenizer, load_corpus("finnish-names", kind="stream"), LECTURE_TEMPERATURES)
+    stats = [row.statistics for row in rows]
+    percentages = {
+        "distinct names per 100": [s.distinct_per_100 for s in stats],
+        "training names %": [s.training_percent for s in stats],
+        "new names %": [s.new_percent for s in stats],
+        "misspelt %": [s.misspelt_percent for s in stats],
+    }
+    return plot.temperature_study(
+        LECTURE_TEMPERATURES, [row.continuing for row in rows], percentages, [s.mean_entropy_bits for s in stats],
+        title="scratchlm train: the calendar as one text; names continuing 'Aadolf' at seven temperatures")
 
 
 def main() -> None:
@@ -109,7 +129,7 @@ def main() -> None:
     figures = {"gradient_norms.png": gradient_norms_figure()}
     model, tokenizer = train_names_model()
     figures["temperatures.png"] = temperatures_figure(model, tokenizer)
-    figures["names_samples.png"] = samples_figure(model, tokenizer)
+    figures["names_temperatures.png"] = names_temperatures_figure(*main_job_model())
     for name, figure in figures.items():
         path = OUT / name
         figure.savefig(path, dpi=DPI)

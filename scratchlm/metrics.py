@@ -19,6 +19,9 @@ Two shapes of held-out data:
   ending with ``<eos>``.
 * :func:`evaluate_stream` takes one long stream of ids (a novel, tiny Shakespeare), cut into a few
   contiguous pieces that are scored side by side, each from the start state.
+* :func:`evaluate_counted` reads one whole stream and counts only some of its positions (held-out
+  names in their place in a list, ``scratchlm.data.heldout``): the model sees the true text before
+  each counted token, counted or not.
 
 Everything goes through :class:`~scratchlm.lm.LanguageModel`, so neural and n-gram models are
 measured by the same code. A token of probability zero gives an infinite NLL and an infinite
@@ -168,3 +171,31 @@ def evaluate_stream(model: LanguageModel, stream: Sequence[int], num_pieces: int
         if t + 1 < lengths.max():
             state = model.advance(state, padded[:, t])
     return EvaluationResult(total_nll=total_nll, num_tokens=len(ids))
+
+
+def evaluate_counted(model: LanguageModel, stream: Sequence[int], counted) -> EvaluationResult:
+    """Total NLL over the ``counted`` positions of one stream, read whole from the start.
+
+        total NLL = - sum_{t : counted[t]} log P(w_t | w_0 .. w_{t-1}),     N = number of counted t
+
+    Every model reads the same true text ``w_0 .. w_{t-1}`` before position t, counted or not, and
+    is charged only where ``counted`` is True; so two models scored with the same mask are scored
+    on exactly the same characters in exactly the same contexts (each model uses as much of the
+    context as it can: an n-gram model its last n-1 tokens, an RNN all of it). The stream is
+    scored from ``model.start`` as one sequence (``model.sequence_log_probs``), the first token
+    from the empty context.
+
+    Args:
+        model: any LanguageModel (put a neural model in eval mode first).
+        stream: the ids, shape (N,), without ``<bos>``.
+        counted: bool, shape (N,): which predictions count.
+    """
+    ids = _check_sequence(model, stream, "stream")
+    mask = np.asarray(counted)
+    if mask.dtype != bool or mask.shape != ids.shape:
+        raise ValueError(f"counted must be a bool array of the stream's shape {ids.shape}, got {mask.dtype} {mask.shape}")
+    num_tokens = int(mask.sum())
+    if num_tokens == 0:
+        raise ValueError("counted marks no position: there is nothing to evaluate")
+    log_probs = np.asarray(model.sequence_log_probs(ids), dtype=np.float64)  # (N,)
+    return EvaluationResult(total_nll=-float(np.sum(log_probs[mask])), num_tokens=num_tokens)

@@ -18,6 +18,7 @@ function                           what it shows
 :func:`sample_table`               generated samples in a table, one row per setting
 :func:`attention_heatmap`          attention weights: source along x, output along y
 :func:`accuracy_by_length`         accuracy against input length, one line per model
+:func:`temperature_study`          one generated line per temperature above measures of each
 =================================  ==========================================================
 """
 from __future__ import annotations
@@ -429,4 +430,56 @@ def accuracy_by_length(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
+    return fig
+
+
+def temperature_study(
+    temperatures: Sequence[float],
+    lines: Sequence[str],
+    percentages: Mapping[str, Sequence[float]],
+    entropy_bits: Sequence[float],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """One generated line per temperature (in the given order), and below them measures of the
+    samples against T (log scale): percentages on the left axis, the mean entropy of the
+    distribution each character was drawn from on the right.
+
+    Args:
+        temperatures: the K temperatures.
+        lines: K generated lines, one per temperature.
+        percentages: name -> K values in [0, 100] (e.g. "distinct per 100", "misspelt %").
+        entropy_bits: K mean entropies in bits.
+        title: figure title, or None.
+    """
+    temps = _as_1d(temperatures, "temperatures")
+    entropy = _as_1d(entropy_bits, "entropy_bits")
+    if len(lines) != len(temps) or len(entropy) != len(temps):
+        raise ValueError(f"need one line and one entropy per temperature ({len(temps)}), "
+                         f"got {len(lines)} lines and {len(entropy)} entropies")
+    if np.any(temps <= 0):
+        raise ValueError("temperatures must be > 0 (they are drawn on a log scale)")
+    fig = Figure(figsize=(9.5, 6.2), layout="constrained")
+    text_ax, measures_ax = fig.subplots(2, 1, height_ratios=[1.0, 1.25])
+    text_ax.set_axis_off()
+    for row, (temperature, line) in enumerate(zip(temps, lines)):
+        y = 1.0 - (row + 0.5) / len(temps)
+        text_ax.text(0.0, y, f"T = {temperature:g}", family="monospace", fontsize=9, va="center")
+        text_ax.text(0.13, y, line.replace("\n", "\u21b5"), family="monospace", fontsize=9, va="center")
+    order = np.argsort(temps)
+    for name, values in percentages.items():
+        values = _as_1d(values, name)
+        if len(values) != len(temps):
+            raise ValueError(f"{name!r} has {len(values)} values for {len(temps)} temperatures")
+        measures_ax.plot(temps[order], values[order], marker="o", label=name)
+    measures_ax.set(xscale="log", xlabel="temperature T", ylabel="% of the generated names", ylim=(-3, 103))
+    entropy_ax = measures_ax.twinx()
+    entropy_ax.plot(temps[order], entropy[order], color="black", linestyle="--", marker="s",
+                    label="entropy of p_T (bits, right)")
+    entropy_ax.set(ylabel="mean entropy of the next character (bits)", ylim=(0, None))
+    handles = measures_ax.get_legend_handles_labels()[0] + entropy_ax.get_legend_handles_labels()[0]
+    measures_ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.9)
+    measures_ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
     return fig

@@ -171,7 +171,9 @@ def test_readme_figure_script_draws_its_figures_on_small_inputs():
     vocab = tokenizer.vocab
     model = RNNLM(len(tokenizer), 4, 8, cell="lstm", bos_id=vocab.bos_id, eos_id=vocab.eos_id).eval()
     render_png(make_figures.temperatures_figure(model, tokenizer))
-    render_png(make_figures.samples_figure(model, tokenizer))
+    stream_tokenizer = fit_tokenizer(load_corpus("finnish-names", kind="stream"), "char")
+    stream_model = RNNLM(len(stream_tokenizer), 4, 8, cell="lstm").eval()
+    render_png(make_figures.names_temperatures_figure(stream_model, stream_tokenizer))
 
 
 def test_attention_heatmap_puts_sources_on_x_and_outputs_on_y():

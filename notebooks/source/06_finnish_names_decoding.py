@@ -1,30 +1,45 @@
 # %% [markdown]
 # # 6. Finnish first names: temperature, and four ways to decode
 #
-# A character-level LSTM learns the 750 names of the Finnish name-day calendar. Then we use it
-# to *generate*, and see what the decoding rule does:
+# The lecture's demo, set up exactly as `scratchlm train` runs it. A character-level LSTM reads the
+# 750 names of the Finnish name-day calendar as **one text**, in the calendar's (alphabetical)
+# order, every name followed by a space: "Aadolf Aamu Aapeli Aapo Aappo ...". It is trained with
+# truncated BPTT, like any long text. Then we use it to *generate*, and see what the decoding
+# rule does:
 #
-# 1. sampling with the prompt "Aadolf" at temperatures $T$ = 0.0001, 0.1, 0.5, 0.9, 1.0, 2.0
-#    and 5.0, as in the lecture;
+# 1. a line of names continuing the prompt "Aadolf" at the lecture's temperatures
+#    $T$ = 1.0, 0.9, 0.5, 0.1, 0.0001, 2.0 and 5.0, with what each temperature does to the names
+#    measured over a few hundred names;
 # 2. greedy decoding, top-$k$ sampling, top-$p$ (nucleus) sampling and beam search, side by side.
 #
-# Each name is one item: the model reads `<bos>`, then the letters, and must predict every letter
-# and finally `<eos>` (the end of the name). Perplexity counts those predictions.
+# **Held-out names.** Every 10th name is kept for validation, and the name half-way between for
+# test. Both stay in their places in the text:
+#
+# - The training text leaves them out, so the model never sees them.
+# - To score a model, it reads the whole true text and is charged only for the held-out names'
+#   letters and the space after each name. The space ends a name, as `<eos>` would.
+#
+# The n-gram baselines are scored on the same characters, in the same context.
 
 # %%
 %matplotlib inline
 import os
+import tempfile
 
 import numpy as np
 
 from scratchlm import plot
 from scratchlm.beam import beam_search
 from scratchlm.data import load_corpus
-from scratchlm.metrics import evaluate, token_log_probs
+from scratchlm.lm import LanguageModel
+from scratchlm.metrics import evaluate_counted, token_log_probs
 from scratchlm.models import RNNLM
+from scratchlm.names_stats import LECTURE_TEMPERATURES, temperature_rows
+from scratchlm.ngram.baselines import baseline_models
 from scratchlm.sampling import generate
+from scratchlm.train.checkpoint import load_trained_model
 from scratchlm.train.loop import Trainer, TrainConfig
-from scratchlm.train.prepare import encode_corpus, fit_tokenizer
+from scratchlm.train.prepare import fit_tokenizer
 
 SMALL = os.environ.get("SCRATCHLM_NOTEBOOK_SMALL") == "1"
 hidden, epochs = (32, 4) if SMALL else (128, 60)
@@ -33,91 +48,160 @@ hidden, epochs = (32, 4) if SMALL else (128, 60)
 # ## Data and model
 
 # %%
-corpus = load_corpus("finnish-names")
-tokenizer = fit_tokenizer(corpus, "char")
-train_ids, valid_ids, test_ids = encode_corpus(tokenizer, corpus)
+stream = load_corpus("finnish-names", kind="stream")
+tokenizer = fit_tokenizer(stream, "char")
 vocab = tokenizer.vocab
-print(corpus, "| vocabulary:", len(tokenizer), "tokens")
-print("training names:", ", ".join(corpus.train[:12]), "...")
+text_ids = np.array(tokenizer.encode(stream.text))      # the whole calendar, as every model reads it
+train_ids = np.array(tokenizer.encode(stream.train))    # the training text: held-out names left out
+print(stream, "| vocabulary:", len(tokenizer), "tokens")
+print("the text:          ", stream.text[:70], "...")
+print("the training text: ", stream.train[:70], "...")
+print("validation names:  ", ", ".join(stream.split_names("valid")[:10]), "...")
 
-model = RNNLM(len(tokenizer), embed_dim=32, hidden_size=hidden, cell="lstm", dropout=0.0 if SMALL else 0.2,
-              seed=0, bos_id=vocab.bos_id, eos_id=vocab.eos_id)
-config = TrainConfig(epochs=epochs, batch_size=32, optimizer="adam", lr=3e-3, clip_norm=5.0,
-                     lr_schedule="plateau", patience=None if SMALL else 15)
-history = Trainer(model, tokenizer.to_json(), train_ids, valid_ids, "lines", config, progress=False).fit()
-model.eval()
+
+def validation(model):
+    """The validation names' characters (and the space after each), read in the whole text."""
+    result = evaluate_counted(model, text_ids, stream.counted("valid"))
+    return result.total_nll, result.num_tokens
+
+
+folder = tempfile.mkdtemp()
+model = RNNLM(len(tokenizer), embed_dim=32, hidden_size=hidden, cell="lstm", dropout=0.3, seed=0)
+config = TrainConfig(epochs=epochs, batch_size=32, bptt=35, optimizer="adam", lr=3e-3, clip_norm=5.0, patience=6)
+history = Trainer(model, tokenizer.to_json(), train_ids, tokenizer.encode(stream.valid), "stream", config,
+                  out_dir=folder, progress=False, report_epochs=False, validation=validation).fit()
+model, _, _ = load_trained_model(os.path.join(folder, "model.npz"))   # the epoch with the best validation score
 plot.loss_curves(history["step_loss"], history["val_loss"], valid_steps=history["epoch_end_step"],
-                 title="character LSTM on Finnish names")
+                 title="character LSTM on the calendar as one text")
 
 # %% [markdown]
-# ## How good is it? Perplexity against counting baselines
+# ## How good is it? Perplexity against counting baselines, on the same characters
 #
-# Per predicted character (the letters and `<eos>`) on the test names. Two baselines counted
-# right here: the uniform guess over the vocabulary, and an add-one smoothed bigram model
-# $P(w_t \mid w_{t-1}) = \frac{c(w_{t-1} w_t) + 1}{c(w_{t-1}) + V}$ (notebook 1 does n-grams
-# properly).
+# The perplexity is taken per predicted character: the held-out names' letters and the space
+# after each. There are three baselines, fitted on exactly the training text:
+#
+# - an add-one smoothed bigram model,
+#   $P(w_t \mid w_{t-1}) = \frac{c(w_{t-1} w_t) + 1}{c(w_{t-1}) + V}$;
+# - modified Kneser-Ney of orders 3 and 5 (notebook 1 does n-grams properly).
+#
+# Each model reads the same text before each counted character. An $n$-gram model uses the last
+# $n - 1$ characters of it; the LSTM uses all of it.
 
 # %%
-V = len(tokenizer)
-with_eos = [ids + [vocab.eos_id] for ids in test_ids]
-neural = evaluate(model, with_eos)
-
-counts = np.ones((V, V))                 # add-one: every bigram starts at 1
-for ids in train_ids:
-    sequence = [vocab.bos_id] + ids + [vocab.eos_id]
-    for previous, current in zip(sequence, sequence[1:]):
-        counts[previous, current] += 1
-bigram = counts / counts.sum(axis=1, keepdims=True)
-bigram_nll = -sum(np.log(bigram[p, c]) for ids in with_eos for p, c in zip([vocab.bos_id] + ids, ids))
-num_tokens = sum(len(ids) for ids in with_eos)
-
-print(f"uniform over V = {V}:  perplexity {V:.2f}")
-print(f"add-one bigram:        perplexity {np.exp(bigram_nll / num_tokens):.2f}")
-print(f"LSTM:                  perplexity {neural.perplexity:.2f}  ({neural.bits_per_token:.3f} bits per character)")
+models = baseline_models(train_ids, "stream", vocab) + [("LSTM", model)]
+print(f"{'model':<28} {'valid ppl':>9} {'test ppl':>9}")
+print(f"{'uniform over V = ' + str(len(tokenizer)):<28} {len(tokenizer):>9.3f} {len(tokenizer):>9.3f}")
+for label, lm in models:
+    valid = evaluate_counted(lm, text_ids, stream.counted("valid"))
+    test = evaluate_counted(lm, text_ids, stream.counted("test"))
+    print(f"{label:<28} {valid.perplexity:>9.3f} {test.perplexity:>9.3f}")
 
 # %% [markdown]
-# Where is the model surprised? The surprisal $-\log P(w_t \mid w_{<t})$ of every character of a
-# test name: the first letter is hard, the end of the name easier.
+# Where is the model surprised? Here is the surprisal $-\log P(w_t \mid \text{the text before})$ of
+# every character of one test name, read in its place. The name before it tells the model a lot:
+# the list is alphabetical.
 
 # %%
 from matplotlib.figure import Figure
 
-name = corpus.test[0]
-surprisal = -token_log_probs(model, tokenizer.encode(name) + [vocab.eos_id])
+surprisal = -model.sequence_log_probs(text_ids)                         # every character of the text
+index = stream.names.index(stream.split_names("test")[3])
+start = sum(len(name) + 1 for name in stream.names[:index])
+name = stream.names[index]
 fig = Figure(figsize=(6, 3), layout="constrained")
 ax = fig.subplots()
-ax.bar(np.arange(len(surprisal)), surprisal)
-ax.set_xticks(np.arange(len(surprisal)), list(name) + ["<eos>"])
-ax.set(ylabel="surprisal (nats)", title=f"-log P(character | <bos> and the ones before): {name}")
+ax.bar(np.arange(len(name) + 1), surprisal[start : start + len(name) + 1])
+ax.set_xticks(np.arange(len(name) + 1), list(name) + ["space"])
+ax.set(ylabel="surprisal (nats)", title=f"{stream.names[index - 1]} | {name}: -log P(character | the text before)")
 fig
 
 # %% [markdown]
-# ## Temperature: the prompt "Aadolf"
+# ## Temperature: the prompt "Aadolf", as on the slides
 #
-# The model reads `<bos>` and the prompt, then samples the continuation from
-# $\mathrm{softmax}(z / T)$ until it draws `<eos>` (the name ends there; an empty continuation
-# means the model ended the name right after the prompt). Five samples per temperature.
+# The model reads the prompt and then samples every next character from
+# $\mathrm{softmax}(z / T)$. The special tokens (`<unk>`, `<pad>` ...) are never part of a name, so
+# they get probability zero. One line per temperature, in the slides' order; the lecture showed
+# lines such as these:
+#
+# - T = 1.0: "Aadolf Anleri Irtiri Kassa Nirmo Sauto ..."
+# - T = 0.1: "Aadolf Anni Sari Sari Anni Anni Aari Arto ..."
+# - T = 0.0001: "Aadolf Ari Artta Artta Artta ..."
+# - T = 5: mixed-case gibberish.
 
 # %%
-prompt = tokenizer.encode("Aadolf")
-temperatures = [0.0001, 0.1, 0.5, 0.9, 1.0, 2.0, 5.0]
-rows = []
-for temperature in temperatures:
-    continuations = generate(model, prompt, n=5, max_len=20, temperature=temperature, rng=1)
-    rows.append((temperature, "  ".join("Aadolf" + tokenizer.decode(ids) for ids in continuations)))
-plot.sample_table(rows, ["T", "five samples continuing 'Aadolf'"], max_chars=120)
+rows = temperature_rows(model, tokenizer, stream, LECTURE_TEMPERATURES)
+plot.sample_table([(row.temperature, row.continuing) for row in rows], ["T", "continuing 'Aadolf'"], max_chars=80)
 
 # %% [markdown]
-# And fresh names (empty prompt) at the same temperatures. At $T \to 0$ every sample is the single
-# most probable name; at $T = 1$ the samples follow the model's own distribution; at $T = 5$ the
-# letters are close to uniform and the names stop looking Finnish.
+# And lines of new names, each line starting after a space:
 
 # %%
-rows = []
-for temperature in temperatures:
-    names = generate(model, [], n=6, max_len=20, temperature=temperature, rng=2)
-    rows.append((temperature, "  ".join(tokenizer.decode(ids) or "(empty)" for ids in names)))
-plot.sample_table(rows, ["T", "six fresh names"], max_chars=120)
+plot.sample_table([(row.temperature, row.new) for row in rows], ["T", "after a space"], max_chars=80)
+
+# %% [markdown]
+# The lecture's observations, counted. The counts are over every complete name of 24 lines of
+# 100 characters per temperature (`scratchlm/names_stats.py`):
+#
+# - how many names per 100 are distinct;
+# - how many are training names, held-out calendar names (real, but never seen), or new;
+# - how many break the calendar's spelling: a capital inside a name, or a letter the calendar
+#   never uses;
+# - the mean entropy of the distribution each character was drawn from.
+#
+# At low $T$ one name repeats. Around $T = 1$ the names are varied, new and well spelt. At high
+# $T$ the spelling breaks, and the entropy approaches $\log_2$ of the number of characters.
+
+# %%
+columns = ["T", "names", "distinct / 100", "training %", "held-out %", "new %", "misspelt %", "entropy (bits)"]
+plot.sample_table([(s.temperature, s.num_names, round(s.distinct_per_100, 1), round(s.training_percent, 1),
+                    round(s.heldout_percent, 1), round(s.new_percent, 1), round(s.misspelt_percent, 1),
+                    round(s.mean_entropy_bits, 3)) for s in (row.statistics for row in rows)], columns)
+
+# %%
+stats = [row.statistics for row in rows]
+plot.temperature_study(LECTURE_TEMPERATURES, [row.continuing for row in rows],
+                       {"distinct names per 100": [s.distinct_per_100 for s in stats],
+                        "training names %": [s.training_percent for s in stats],
+                        "new names %": [s.new_percent for s in stats],
+                        "misspelt %": [s.misspelt_percent for s in stats]},
+                       [s.mean_entropy_bits for s in stats])
+
+# %% [markdown]
+# ## One name at a time
+#
+# The methods below generate one name at a time. In the text, a name starts after a space and
+# ends with the next space. So we look at the same LSTM through a small
+# `LanguageModel` (`scratchlm/lm.py`) that says exactly that:
+#
+# - its start state is the state after reading a space;
+# - its end token is the space.
+#
+# Nothing is retrained.
+
+# %%
+class NamesOfTheText(LanguageModel):
+    """A model of a text of names separated by spaces, seen as a model of single names."""
+
+    def __init__(self, text_model, space_id):
+        self.text_model, self.vocab_size = text_model, text_model.vocab_size
+        self.bos_id, self.eos_id = None, space_id
+
+    def start(self, batch_size):
+        return self.text_model.advance(self.text_model.start(batch_size), np.full(batch_size, self.eos_id))
+
+    def log_probs(self, state):
+        return self.text_model.log_probs(state)
+
+    def advance(self, state, tokens):
+        return self.text_model.advance(state, tokens)
+
+    def select(self, state, rows):
+        return self.text_model.select(state, rows)
+
+
+text_model = model
+model = NamesOfTheText(text_model, vocab.stoi[" "])
+print("fresh names:", [tokenizer.decode(ids) for ids in generate(model, [], n=6, max_len=20, rng=0)])
 
 # %% [markdown]
 # ## Greedy, top-k, top-p and beam search
@@ -129,16 +213,16 @@ plot.sample_table(rows, ["T", "six fresh names"], max_chars=120)
 # - **Beam search**: keep the $k$ best partial names (by total log-probability) at every step;
 #   returns the most probable whole names it finds, which greedy can miss.
 #
-# For each, the names with their log-probability under the model, $\log P(\text{name}, \langle eos \rangle)$,
+# For each, the names with their log-probability under the model, $\log P(\text{name}, \text{space})$,
 # the quantity beam search maximises (closer to 0 is more probable), and whether the name occurs
 # in the training data.
 
 # %%
-training_names = set(corpus.train)
+training_names = set(stream.split_names("train"))
 
 
 def log_prob(ids):
-    return float(np.sum(token_log_probs(model, list(ids) + [vocab.eos_id])))
+    return float(np.sum(token_log_probs(model, list(ids) + [model.eos_id])))
 
 
 def describe(ids):

@@ -5,15 +5,17 @@
 
 A model trained on items (names) reads the file one item per line; a model trained on a stream
 reads it as one stream. Every predicted token counts, ``<eos>`` included for items (see
-:mod:`scratchlm.metrics`).
+:mod:`scratchlm.metrics`). The main job's held-out names (``--split valid`` / ``test`` of the
+Finnish names read as one text) are scored in their place in the whole text, as in training
+(:mod:`scratchlm.data.heldout`).
 """
 from __future__ import annotations
 
 import argparse
 
 from scratchlm.commands.options import readable_file
-from scratchlm.data import load_corpus, read_lines, read_text
-from scratchlm.metrics import EvaluationResult
+from scratchlm.data import NameStream, load_corpus, read_lines, read_text
+from scratchlm.metrics import EvaluationResult, evaluate_counted
 from scratchlm.text.char import CHAR_UNKNOWN_POLICIES
 from scratchlm.train.checkpoint import load_trained_model
 from scratchlm.train.loop import validation_nll
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{info['corpus']} has no {args.split} split")
     else:
         text = read_lines(args.file) if kind == "lines" else read_text(args.file)
-        source = args.file
+        source, corpus = args.file, None
     try:
         ids = encode_split(tokenizer, text, kind, unknown=args.unknown if tokenizer.kind == "char" else None)
     except ValueError as err:
@@ -59,9 +61,14 @@ def run(args: argparse.Namespace) -> int:
         characters = len(text)
     if len(ids) == 0:
         raise ValueError(f"{source}: nothing left to score")
-    # the trainer's validation code: the same number as the epoch lines and the report (scratchlm.metrics' definition)
-    total, count = validation_nll(model, ids, kind, progress=not args.no_progress)
-    result = EvaluationResult(total_nll=total, num_tokens=count)
+    if args.split in ("valid", "test") and isinstance(corpus, NameStream):
+        # held-out names are scored in their place in the whole text, as the trainer scored them
+        result = evaluate_counted(model, tokenizer.encode(corpus.text), corpus.counted(args.split))
+        characters, source = result.num_tokens, f"{source} (in its place in the whole text)"
+    else:
+        # the trainer's validation code: the same number as the epoch lines and the report (scratchlm.metrics' definition)
+        total, count = validation_nll(model, ids, kind, progress=not args.no_progress)
+        result = EvaluationResult(total_nll=total, num_tokens=count)
     unit = "char" if tokenizer.kind == "char" else "token"
     print(f"{source}: {result.num_tokens:,} predicted {unit}s")
     print(f"perplexity       {result.perplexity:.4f}")

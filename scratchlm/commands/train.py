@@ -1,13 +1,23 @@
-"""Train a recurrent language model; with no arguments, a character LSTM on the Finnish names.
+"""Train a recurrent language model; with no arguments, the lecture's character LSTM on the Finnish names.
 
-    scratchlm train                                   # the main job: Finnish names, ~10-20 s
+    scratchlm train                                   # the main job: the calendar as one text
+    scratchlm train --kind items                      # the names as separate items, <bos> name <eos>
     scratchlm train tinyshakespeare --bptt 100 --hidden-size 256 --epochs 3
     scratchlm train ptb --data-path ~/data/ptb --tokenizer word --layers 2 --hidden-size 200 ...
     scratchlm train my_text.txt --kind stream
     scratchlm train --resume runs/finnish-names/last.npz
 
-After training it reports the validation perplexity of the best epoch's model next to an add-one
-bigram model fitted on the same training split, prints samples at several temperatures, and
+The main job reads the name-day calendar as the lecture does: one text, in its order, every name
+followed by a space, learnt by a character LSTM with truncated BPTT. Every 10th name is held out in
+its place (and the one half-way between, for test): the training stream leaves them out, and
+every model is scored on their characters (and the space after each) while reading the whole
+true text (``scratchlm.data.heldout``). It then prints a line of names continuing "Aadolf" at each
+of the lecture's seven temperatures, new names, and the measured statistics of every temperature
+(``scratchlm.commands.names_report``). ``--kind items`` trains on the names as separate items
+instead (each from ``<bos>`` to ``<eos>``): the model for generating one name at a time.
+
+For other corpora it reports the validation perplexity of the best epoch's model next to an add-one
+bigram model fitted on the same training split, prints samples at several temperatures. Every run
 leaves in the output folder: ``model.npz`` (the best model; ``scratchlm sample`` / ``eval`` read
 it), ``last.npz`` (where training stood; ``--resume`` continues from it) and ``loss.png``.
 Ctrl-C stops after the current step and saves ``last.npz``.
@@ -32,9 +42,12 @@ from scratchlm.commands.options import (existing_folder, float_in, non_negative_
 from scratchlm.commands.run_dirs import choose_run_folder, clear_run, copy_best_model
 from scratchlm.commands.train_options import (check_memory, check_options, check_prompt, describe_overrides, prompt_ids,
                                               resume_overrides)
+from scratchlm.commands.names_report import LECTURE_TEMPERATURES, print_names_report
 from scratchlm.data import CORPUS_NAMES, load_corpus
+from scratchlm.data.corpora import AS_NAME_STREAM
+from scratchlm.data.heldout import NameStream
 from scratchlm.layers import CELLS
-from scratchlm.metrics import EvaluationResult, evaluate, evaluate_stream
+from scratchlm.metrics import EvaluationResult, evaluate, evaluate_counted, evaluate_stream
 from scratchlm.models.rnnlm import RNNLM
 from scratchlm.ngram.baselines import baseline_models
 from scratchlm.sampling import generate
@@ -53,6 +66,9 @@ DEFAULT_TEMPERATURES = (0.1, 0.5, 1.0, 2.0)
 # the lecture's prompt: the first name of the calendar
 DEFAULT_PROMPTS = {"finnish-names": "Aadolf"}
 DEFAULT_EPOCHS = 25
+# streams of a short corpus: the main job's 3,794 training characters make 32 streams of 118
+# characters, 4 TBPTT windows an epoch, so it takes more epochs
+DEFAULT_EPOCHS_OF = {"finnish-names": 60}
 EXIT_INTERRUPTED = 130
 EXIT_DIVERGED = 1
 
@@ -64,8 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "with --resume: where the run's text file is now, if it moved")
     data.add_argument("--data-path", type=existing_folder, default=None, metavar="DIR", help="folder holding the ptb / wikitext-2 files")
     data.add_argument("--download", action="store_true", help="download ptb / wikitext-2 (sha256-checked) when no --data-path is given")
-    data.add_argument("--kind", choices=("lines", "stream"), default=None,
-                      help="for a text file: one item per line (names) or one stream (default: stream)")
+    data.add_argument("--kind", choices=("items", "lines", "stream"), default=None,
+                      help="items (or lines): one item per line, each from <bos> to <eos>; stream: one text for truncated "
+                           "BPTT. Default: stream; finnish-names as a stream is the lecture's calendar text with every "
+                           "10th name held out in place (the main job)")
     data.add_argument("--tokenizer", choices=tuple(TOKENIZERS), default="char", help="char, word or bpe (default: char)")
     data.add_argument("--max-vocab", type=positive_int, default=None, help="word tokenizer: keep the most frequent words only")
     data.add_argument("--min-count", type=positive_int, default=1, help="word tokenizer: drop words seen fewer times")
@@ -114,7 +132,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     report = parser.add_argument_group("report")
     report.add_argument("--prompt", default=None, help='the samples continue this text (default: "Aadolf" for finnish-names, nothing otherwise)')
-    report.add_argument("--temperatures", type=positive_float, nargs="+", default=list(DEFAULT_TEMPERATURES))
+    report.add_argument("--temperatures", type=positive_float, nargs="+", default=None,
+                        help=f"default: the lecture's {' '.join(map(str, LECTURE_TEMPERATURES))} for the main job, "
+                             f"{' '.join(map(str, DEFAULT_TEMPERATURES))} otherwise")
     report.add_argument("--num-samples", type=positive_int, default=5, help="samples per temperature")
     report.add_argument("--sample-length", type=positive_int, default=None, help="longest sample in tokens (default: 30 for items, 200 for streams)")
 
@@ -123,12 +143,19 @@ def _corpus_name(corpus: str) -> str:
     return corpus if corpus in CORPUS_NAMES else os.path.splitext(os.path.basename(corpus))[0] or "corpus"
 
 
+def _corpus_kind(args) -> str | None:
+    """The Corpus kind of ``--kind`` ("items" is "lines"); the main job's corpus defaults to "stream"."""
+    if args.kind is None:
+        return "stream" if args.corpus in AS_NAME_STREAM else None
+    return "lines" if args.kind == "items" else args.kind
+
+
 def _data_info(args) -> dict:
     """The data, as the checkpoint records it: a text file by its absolute path (resume from anywhere)."""
     word_split = args.word_split or ("whitespace" if args.corpus in ("ptb", "wikitext-2") else "words")
     corpus = args.corpus if args.corpus in CORPUS_NAMES else os.path.abspath(args.corpus)
     data_path = os.path.abspath(args.data_path) if args.data_path else None
-    return {"corpus": corpus, "data_path": data_path, "kind": args.kind, "tokenizer": args.tokenizer,
+    return {"corpus": corpus, "data_path": data_path, "kind": _corpus_kind(args), "tokenizer": args.tokenizer,
             "max_vocab": args.max_vocab, "min_count": args.min_count, "word_split": word_split,
             "bpe_merges": args.bpe_merges}
 
@@ -141,7 +168,8 @@ def _load_data(info: dict, download: bool):
 
 
 def _train_config(args) -> TrainConfig:
-    return TrainConfig(epochs=DEFAULT_EPOCHS if args.epochs is None else args.epochs, batch_size=args.batch_size, bptt=args.bptt, bptt_k2=args.bptt_k2,
+    default_epochs = DEFAULT_EPOCHS_OF.get(args.corpus, DEFAULT_EPOCHS) if _corpus_kind(args) == "stream" else DEFAULT_EPOCHS
+    return TrainConfig(epochs=default_epochs if args.epochs is None else args.epochs, batch_size=args.batch_size, bptt=args.bptt, bptt_k2=args.bptt_k2,
                        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
                        clip_norm=args.clip if args.clip > 0 else None, clip_value=args.clip_value,
                        lr_schedule=args.lr_schedule, decay_factor=args.decay_factor, decay_after=args.decay_after,
@@ -159,13 +187,32 @@ def _new_trainer(args, corpus, tokenizer, train, valid, out_dir, info) -> Traine
                   dropout=args.dropout, tie_weights=args.tie_weights, seed=args.seed, init_range=args.init_range,
                   bos_id=vocab.bos_id if lines else None, eos_id=vocab.eos_id if lines else None)
     return Trainer(model, tokenizer.to_json(), train, valid, corpus.kind, _train_config(args), out_dir=out_dir,
-                   data_info=info, progress=not args.no_progress)
+                   data_info=info, progress=not args.no_progress,
+                   validation=_heldout_validation(corpus, tokenizer))
+
+
+def _heldout_validation(corpus, tokenizer):
+    """For a NameStream, the trainer's validation score: the validation names in their place in
+    the whole text (``evaluate_counted``); None (the trainer's own) for any other corpus."""
+    if not isinstance(corpus, NameStream):
+        return None
+    text_ids = tokenizer.encode(corpus.text)
+    counted = corpus.counted("valid")
+
+    def validation(model):
+        result = evaluate_counted(model, text_ids, counted)
+        return result.total_nll, result.num_tokens
+
+    return validation
 
 
 def _describe(corpus, tokenizer, trainer: Trainer) -> str:
     model, config = trainer.model, trainer.config
     unit = "items" if corpus.kind == "lines" else "tokens"
     sizes = f"{len(trainer.train_data):,} train / {len(trainer.valid_data):,} valid {unit}"
+    if isinstance(corpus, NameStream):
+        sizes = (f"{len(corpus.split_names('train'))} training names as {len(trainer.train_data):,} characters; "
+                 f"every {corpus.every}th name held out in place")
     how = "full BPTT over each item" if corpus.kind == "lines" else \
         f"TBPTT(k1={config.bptt}, k2={config.bptt_k2 or config.bptt})"
     return (f"corpus {corpus.name} ({corpus.kind}: {sizes}), {tokenizer.kind} tokenizer, {len(tokenizer.vocab)} tokens\n"
@@ -205,6 +252,12 @@ def _model_evaluation(model, corpus, valid, progress: bool = False, desc: str = 
 def _print_report(model, tokenizer, corpus, train, valid, history, args) -> None:
     unit = "char" if tokenizer.kind == "char" else "token"
     best = min(range(len(history["val_ppl"])), key=lambda i: history["val_ppl"][i])
+    if isinstance(corpus, NameStream):
+        print_names_report(model, tokenizer, corpus, train, temperatures=args.temperatures or LECTURE_TEMPERATURES,
+                           prompt=args.prompt or DEFAULT_PROMPTS[args.corpus], seed=args.seed,
+                           best_epoch=history["epoch"][best])
+        return
+    temperatures = args.temperatures or DEFAULT_TEMPERATURES
     ours = _model_evaluation(model, corpus, valid, progress=not args.no_progress)
     rows = _baselines(tokenizer, corpus, train, valid, not args.no_progress) + [(f"{model.cell.upper()} (best epoch {history['epoch'][best]})", ours)]
     print(f"\nvalidation split: {ours.num_tokens:,} predicted {unit}s" + (" (<eos> included)" if corpus.kind == "lines" else ""))
@@ -220,11 +273,11 @@ def _print_report(model, tokenizer, corpus, train, valid, history, args) -> None
         columns.append(("new (from <bos>)", ""))
         for title, text in columns:
             print(f"\nsamples {title}")
-            for temperature in args.temperatures:
+            for temperature in temperatures:
                 print(f"  T={temperature:<4} " + ", ".join(_samples(model, tokenizer, text, temperature, length, args)))
     else:
         print("\nsamples" + (f' continuing "{prompt}"' if prompt else ""))
-        for temperature in args.temperatures:
+        for temperature in temperatures:
             print(f"  T={temperature}:")
             for sample in _samples(model, tokenizer, prompt, temperature, length, args):
                 print("    " + sample.replace("\n", "\n    "))
@@ -304,7 +357,8 @@ def _resume(args: argparse.Namespace) -> int:
     check_prompt(args, tokenizer)
     info["sha256"] = corpus_sha256(corpus)
     trainer = Trainer.from_checkpoint(args.resume, train, valid, out_dir=out_dir, progress=not args.no_progress,
-                                      overrides=overrides, data_info=info)
+                                      overrides=overrides, data_info=info,
+                                      validation=_heldout_validation(corpus, tokenizer))
     if replaces:
         clear_run(out_dir)
     if os.path.realpath(out_dir) != os.path.realpath(resume_folder):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from scratchlm.data import CORPUS_NAMES
+from scratchlm.data.corpora import AS_NAME_STREAM
 from scratchlm.train.memory import available_bytes, human_bytes, parameter_count, training_bytes
 
 # flag dest -> the TrainConfig field it sets, for the options a resumed run may change
@@ -61,7 +62,8 @@ def check_options(args: argparse.Namespace) -> None:
     _only_with(args, given, ["bpe_merges"], args.tokenizer == "bpe", "to --tokenizer bpe")
     _only_with(args, given, ["unknown"], args.tokenizer == "char", "to --tokenizer char (word and bpe models map unseen words to <unk>)")
     _only_with(args, given, ["data_path", "download"], args.corpus in BENCHMARK_CORPORA, "to the ptb and wikitext-2 corpora")
-    _only_with(args, given, ["kind"], args.corpus not in CORPUS_NAMES, "to a text file (a named corpus has its own kind)")
+    _only_with(args, given, ["kind"], args.corpus not in CORPUS_NAMES or args.corpus in AS_NAME_STREAM,
+               f"to a text file or to {', '.join(AS_NAME_STREAM)} (another named corpus has its own kind)")
     _only_with(args, given, ["allow_changed_data"], False, "with --resume")
 
 

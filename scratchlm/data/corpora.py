@@ -19,6 +19,12 @@ name                   kind    split                                            
 ``wikitext-2``         stream  the corpus's own ``wiki.{train,valid,test}.tokens``         ``path`` or download
 =====================  ======  ==========================================================  =============
 
+The Finnish list can also be read the way the course lecture reads it: as one text,
+in its order, every name followed by a space. ``load_corpus("finnish-names", kind="stream")``
+gives that text as a :class:`~scratchlm.data.heldout.NameStream`, with every 10th name held out in
+its place for validation (and the one half-way between for test), 600 / 75 / 75 names; see
+``scratchlm/data/heldout.py`` for why and for the counting rule.
+
 The names split is exactly the one of Karpathy's makemore lectures (``random.seed(42);
 random.shuffle(words); n1 = int(0.8 * len(words)); n2 = int(0.9 * len(words))``): the same
 Python shuffle gives the same three lists. makemore's file repeats some names, so the same string
@@ -38,6 +44,8 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from .heldout import NameStream, name_stream
 
 KINDS = ("lines", "stream")
 
@@ -151,6 +159,9 @@ BUNDLED = {
     "makemore-names": ("lines", "makemore-names/names.txt"),
     "tinyshakespeare": ("stream", "tinyshakespeare/input.txt"),
 }
+# names lists that can also be read as one text in their order (the lecture's calendar; makemore's
+# list is ordered by popularity, which no text follows)
+AS_NAME_STREAM = ("finnish-names",)
 
 
 def datasets_dir() -> Path:
@@ -171,17 +182,27 @@ def datasets_dir() -> Path:
     )
 
 
-def load_bundled(name: str, seed: int = 42) -> Corpus:
-    """One of the corpora shipped in ``datasets/``, split as in the module docstring."""
+def load_bundled(name: str, seed: int = 42, kind: str | None = None) -> Corpus | NameStream:
+    """One of the corpora shipped in ``datasets/``, split as in the module docstring.
+
+    kind: None for the corpus's own kind; ``"stream"`` reads the Finnish calendar (``AS_NAME_STREAM``)
+    as one text with every 10th name held out in place (a :class:`~scratchlm.data.heldout.NameStream`).
+    """
     if name not in BUNDLED:
         raise ValueError(f"unknown bundled corpus {name!r}; expected one of {sorted(BUNDLED)}")
-    kind, relative = BUNDLED[name]
+    own_kind, relative = BUNDLED[name]
+    if kind not in (None, *KINDS):
+        raise ValueError(f"kind must be one of {KINDS} or None, got {kind!r}")
     path = datasets_dir() / relative
-    if kind == "lines":
+    if name in AS_NAME_STREAM and kind == "stream":
+        return name_stream(read_lines(path), name=name, source=str(path))
+    if kind is not None and kind != own_kind:
+        raise ValueError(f"{name} is a {own_kind} corpus; kind={kind!r} does not apply to it")
+    if own_kind == "lines":
         train, valid, test = split_lines(read_lines(path), seed=seed)
     else:
         train, valid, test = split_stream(read_text(path))
-    return Corpus(name, kind, train, valid, test, source=str(path))
+    return Corpus(name, own_kind, train, valid, test, source=str(path))
 
 
 # --- Penn Treebank and WikiText-2 ------------------------------------------------------------
@@ -316,26 +337,26 @@ def load_text_file(path, kind: str = "stream", seed: int = 42) -> Corpus:
 
 
 CORPUS_NAMES = tuple(BUNDLED) + tuple(DOWNLOADS)
-_KIND_OF = {name: kind for name, (kind, _) in BUNDLED.items()}
 
 
-def load_corpus(name, path=None, download: bool = False, kind: str | None = None, seed: int = 42) -> Corpus:
+def load_corpus(name, path=None, download: bool = False, kind: str | None = None, seed: int = 42) -> Corpus | NameStream:
     """The one entry point: a bundled corpus, a benchmark corpus, or a text file.
 
     name: ``"finnish-names"``, ``"makemore-names"``, ``"tinyshakespeare"`` (bundled);
         ``"ptb"``, ``"wikitext-2"`` (from the folder ``path``, or fetched with ``download=True``
         into ``path`` or the cache folder); or the path of a UTF-8 text file (read as ``kind``,
         default ``"stream"``).
+    kind: None for the corpus's own kind. ``"finnish-names"`` with ``kind="stream"`` is read as
+        one text with every 10th name held out in place (:class:`~scratchlm.data.heldout.NameStream`).
     seed: the shuffle seed of ``"lines"`` corpora (42 gives the documented splits).
     """
     name_str = os.fspath(name)
-    if name_str in BUNDLED or name_str in DOWNLOADS:
-        if kind is not None and kind != _KIND_OF.get(name_str, "stream"):
-            raise ValueError(f"{name_str} is a {_KIND_OF.get(name_str, 'stream')} corpus; kind={kind!r} does not apply to it")
+    if name_str in DOWNLOADS and kind not in (None, "stream"):
+        raise ValueError(f"{name_str} is a stream corpus; kind={kind!r} does not apply to it")
     if name_str in BUNDLED:
         if path is not None or download:
             raise ValueError(f"{name_str} is bundled; path and download do not apply to it")
-        return load_bundled(name_str, seed=seed)
+        return load_bundled(name_str, seed=seed, kind=kind)
     if name_str in DOWNLOADS:
         return load_benchmark(name_str, path=path, download=download)
     if Path(name_str).exists():

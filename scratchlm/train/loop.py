@@ -282,11 +282,16 @@ class Trainer:
         progress: show a tqdm progress bar per epoch.
         report_epochs: print one line per epoch (losses, validation perplexity, learning rate).
         on_step: called after every update with a dict (step, epoch, loss, grad_norm).
+        validation: ``validation(model) -> (total NLL, number of counted tokens)``, the score used
+            after each epoch instead of :func:`validation_nll` of ``valid`` (e.g. held-out names
+            scored in their place in a stream, ``scratchlm.data.heldout``). It is called with
+            dropout off.
     """
 
     def __init__(self, model: RNNLM, tokenizer_json: str, train: TokenIds, valid: TokenIds, kind: str,
                  config: TrainConfig, out_dir: str | os.PathLike | None = None, data_info: dict | None = None,
-                 progress: bool = True, report_epochs: bool = True, on_step: Callable[[dict], None] | None = None):
+                 progress: bool = True, report_epochs: bool = True, on_step: Callable[[dict], None] | None = None,
+                 validation: Callable[[RNNLM], tuple[float, int]] | None = None):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if len(train) == 0:
@@ -297,6 +302,7 @@ class Trainer:
         self.train_data, self.valid_data = train, valid
         self.out_dir, self.data_info = out_dir, dict(data_info or {})
         self.progress, self.report_epochs, self.on_step = progress, report_epochs, on_step
+        self.validation = validation
         self.optimizer = make_optimizer(config.optimizer, **self._optimizer_arguments())
         self.schedule = _make_schedule(config)
         self.early_stopping = EarlyStopping(config.patience) if config.patience else None
@@ -434,8 +440,15 @@ class Trainer:
 
     def _end_epoch(self) -> bool:
         """Validate, record, keep the best model; True when early stopping says stop."""
-        total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size,
-                                      progress=self.progress)
+        if self.validation is None:
+            total, count = validation_nll(self.model, self.valid_data, self.kind, self.config.eval_batch_size,
+                                          progress=self.progress)
+        else:
+            self.model.eval()
+            try:
+                total, count = self.validation(self.model)
+            finally:
+                self.model.train()
         val_loss = total / count
         if not math.isfinite(val_loss):
             raise self._diverged(f"the validation loss is {val_loss}")
@@ -494,7 +507,8 @@ class Trainer:
     def from_checkpoint(cls, path: str | os.PathLike, train: TokenIds, valid: TokenIds, epochs: int | None = None,
                         out_dir: str | os.PathLike | None = None, progress: bool = True, report_epochs: bool = True,
                         on_step: Callable[[dict], None] | None = None, overrides: dict | None = None,
-                        data_info: dict | None = None) -> "Trainer":
+                        data_info: dict | None = None,
+                        validation: Callable[[RNNLM], tuple[float, int]] | None = None) -> "Trainer":
         """A trainer that continues the run saved in ``path`` exactly where it stopped.
 
         ``train`` and ``valid`` must be the same token ids the run was started with (the caller
@@ -503,6 +517,7 @@ class Trainer:
         the :class:`TrainConfig` fields that may change mid-run (:data:`RESUME_OVERRIDABLE`:
         epochs, lr, patience, clip_norm, clip_value); with none, the run continues bit for bit.
         ``data_info`` replaces the saved description of the data (a corpus that moved).
+        ``validation``: as in the constructor (the same function the run was started with).
         """
         saved = load_checkpoint(path)
         overrides = dict(overrides or {})
@@ -522,7 +537,7 @@ class Trainer:
         model.dropout_rng = rng_from_state(saved.rng["dropout"])
         trainer = cls(model, saved.tokenizer, train, valid, kind, config, out_dir=out_dir,
                       data_info=saved.config.get("data") if data_info is None else data_info, progress=progress,
-                      report_epochs=report_epochs, on_step=on_step)
+                      report_epochs=report_epochs, on_step=on_step, validation=validation)
         optimizer_state = progress_state["optimizer"]
         trainer.optimizer = make_optimizer(optimizer_state["name"], **optimizer_state["hyperparameters"])
         trainer.optimizer.load_state_dict(saved.optimizer)

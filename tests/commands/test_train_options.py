@@ -106,8 +106,8 @@ def test_options_that_contradict_each_other_are_refused_before_the_data_is_read(
 def test_data_path_applies_only_to_ptb_and_wikitext(tmp_path, names, capsys):
     err = error_of(["train", str(names), "--data-path", str(tmp_path), "--out", str(tmp_path / "o"), *TINY], capsys)
     assert "--data-path applies only to the ptb and wikitext-2 corpora" in err
-    err = error_of(["train", "finnish-names", "--kind", "stream", "--out", str(tmp_path / "o"), *TINY], capsys)
-    assert "--kind applies only to a text file" in err
+    err = error_of(["train", "tinyshakespeare", "--kind", "lines", "--out", str(tmp_path / "o"), *TINY], capsys)
+    assert "--kind applies only to a text file or to finnish-names" in err
 
 
 def test_a_prompt_outside_the_vocabulary_is_refused_before_training(tmp_path, names, capsys):
