@@ -92,13 +92,43 @@ def choose(op: str, candidates: Mapping[str, Callable], make_args: Callable[[], 
     (called only when measuring; the candidates may write into its arrays); ``key`` says which
     inputs share a choice, e.g. ``shape_key(dtype, B, H)``.
     """
+    return candidates[choice(op, candidates, make_args, key).name]
+
+
+def choice(op: str, candidates: Mapping[str, Callable], make_args: Callable[[], tuple], key: str) -> Choice:
+    """Like :func:`choose`, but returns the :class:`Choice` (name and reason) instead of the function."""
     if not candidates:
         raise ValueError(f"choose({op!r}): no candidates")
     known = _chosen.get((op, key))
     if known is None or known.name not in candidates:
         known = _decide(op, candidates, make_args, key)
         _chosen[(op, key)] = known
-    return candidates[known.name]
+    return known
+
+
+def fastest(op: str, candidates: Mapping[str, Callable]) -> Callable:
+    """One function for ``op`` that runs, for each kind of input, the candidate :func:`choose` picks.
+
+    The kind of input is the dtype and shape of each array argument; the key of the choice rounds
+    the shapes with :func:`size_bucket`. The first call with a new kind measures the candidates on
+    that call's own arguments, so the candidates must not modify their inputs (writing into an
+    ``out=`` argument is fine: the call that counts comes last). Later calls cost one dictionary
+    look-up more than calling the chosen candidate directly.
+    """
+    picked: dict[tuple, Callable] = {}
+
+    def run(*args, **kwargs):
+        kind = tuple((arg.shape, arg.dtype) if hasattr(arg, "dtype") else type(arg) for arg in args)
+        function = picked.get(kind)
+        if function is None:
+            bound = {name: functools.partial(candidate, **kwargs) for name, candidate in candidates.items()}
+            made = choice(op, bound, lambda: args, arguments_key(args))
+            function = picked[kind] = candidates[made.name]
+        return function(*args, **kwargs)
+
+    run.__name__ = run.__qualname__ = op
+    run.__doc__ = f"The fastest here of {', '.join(candidates)} for {op!r} (scratchlm.kernels.chooser.fastest)."
+    return run
 
 
 def _decide(op, candidates, make_args, key) -> Choice:
@@ -159,6 +189,13 @@ def shape_key(dtype, *sizes: int) -> str:
     import numpy
 
     return f"{numpy.dtype(dtype).name} " + "x".join(str(size_bucket(size)) for size in sizes)
+
+
+def arguments_key(args) -> str:
+    """A key for :func:`choose` from an op's arguments: the first array's dtype, every array's bucketed shape."""
+    arrays = [arg for arg in args if hasattr(arg, "dtype") and hasattr(arg, "shape")]
+    dtype = arrays[0].dtype.name if arrays else "-"
+    return f"{dtype} " + ", ".join("x".join(str(size_bucket(size)) for size in array.shape) for array in arrays)
 
 
 def size_bucket(size: int) -> int:

@@ -279,3 +279,97 @@ def matmul(a: np.ndarray, packed: np.ndarray, n: int, out: np.ndarray, threaded:
     m, k = a.shape
     (_matmul_parallel if threaded else _matmul_serial)(a.reshape(-1), m, k, packed, out.reshape(-1), n)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The recurrent step's product: BLAS or the packed kernel, whichever is faster here
+# --------------------------------------------------------------------------------------------
+
+
+class PreparedWeight:
+    """W (K, N), ready for many products x @ W: a contiguous copy for BLAS, packed panels on demand.
+
+    Which product runs is decided at the first product with a given number of rows B (by
+    :func:`scratchlm.kernels.chooser.choose`, measured once per machine and shape) and kept here,
+    so the steps after the first pay one dictionary look-up.
+    """
+
+    def __init__(self, weight: np.ndarray):
+        if weight.ndim != 2 or weight.dtype not in (np.float32, np.float64):
+            raise TypeError(f"step product: the weight must be a 2-D float32 or float64 array, got "
+                            f"{weight.ndim}-D {weight.dtype}")
+        self.weight = np.ascontiguousarray(weight)
+        self.shape = tuple(weight.shape)
+        self.dtype = weight.dtype
+        self._panels = None
+        self.product_for_rows: dict[int, object] = {}
+
+    @property
+    def panels(self) -> np.ndarray:
+        if self._panels is None:
+            self._panels = pack(self.weight)
+        return self._panels
+
+
+def prepare(weight: np.ndarray) -> PreparedWeight:
+    """Prepare W (K, N) once per sequence for :func:`step_product`."""
+    return PreparedWeight(weight)
+
+
+def _blas_product(x, prepared, out):
+    return np.matmul(x, prepared.weight, out=out)
+
+
+def _packed_product(x, prepared, out):
+    return matmul(x, prepared.panels, prepared.shape[1], out)
+
+
+def _packed_threaded_product(x, prepared, out):
+    return matmul(x, prepared.panels, prepared.shape[1], out, threaded=True)
+
+
+def product_candidates(rows: int, prepared: PreparedWeight) -> dict:
+    """The ways to compute x (rows, K) @ W, in order of preference for this CPU.
+
+    The packed kernel first where the CPU has a fitted tile (AVX-512 or AVX2 + FMA), BLAS first
+    on the generic variant; the threaded kernel only where Numba has more than one thread and
+    the product is big enough that starting the threads can pay off.
+    """
+    candidates = {"packed": _packed_product, "blas": _blas_product}
+    if VARIANT.name == "generic":
+        candidates = {"blas": _blas_product, "packed": _packed_product}
+    k, n = prepared.shape
+    if numba.get_num_threads() > 1 and rows * k * n >= PARALLEL_MIN_MULTIPLY_ADDS:
+        candidates["packed threaded"] = _packed_threaded_product
+    return candidates
+
+
+def step_product(x: np.ndarray, prepared: PreparedWeight, out: np.ndarray) -> np.ndarray:
+    """out (B, N) = x (B, K) @ W, with W prepared by :func:`prepare`; returns ``out``.
+
+    The shapes are checked here, before the loops run (they do not check bounds).
+    """
+    from scratchlm.kernels import chooser
+
+    if not isinstance(prepared, PreparedWeight):
+        raise TypeError(f"step product: needs the result of packed_matmul.prepare, got {type(prepared).__name__}")
+    k, n = prepared.shape
+    if x.ndim != 2 or x.shape[1] != k or x.dtype != prepared.dtype:
+        raise ValueError(f"step product: x must be a (B, {k}) {prepared.dtype} array, got shape {x.shape} "
+                         f"and dtype {x.dtype}")
+    if not isinstance(out, np.ndarray) or out.shape != (x.shape[0], n) or out.dtype != prepared.dtype:
+        raise ValueError(f"step product: out must be a ({x.shape[0]}, {n}) {prepared.dtype} array, got "
+                         f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
+    rows = x.shape[0]
+    x = np.ascontiguousarray(x)
+    target = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
+    product = prepared.product_for_rows.get(rows)
+    if product is None:
+        candidates = product_candidates(rows, prepared)
+        key = chooser.shape_key(prepared.dtype, rows, k, n) + f", numba_threads={numba.get_num_threads()}"
+        product = chooser.choose("step_matmul", candidates, lambda: (x, prepared, target), key)
+        prepared.product_for_rows[rows] = product
+    product(x, prepared, target)
+    if target is not out:
+        out[...] = target
+    return out

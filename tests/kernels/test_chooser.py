@@ -196,3 +196,35 @@ def test_cpu_info_reports_the_vector_flags():
     if os.path.exists("/proc/cpuinfo"):
         text = open("/proc/cpuinfo").read().split()
         assert info["flags"]["avx2"] == ("avx2" in text)
+
+
+def add_fast(x, y, out=None):
+    return np.add(x, y, out=out)
+
+
+def add_slow(x, y, out=None):
+    for _ in range(30):
+        result = np.add(x, y, out=out)
+    return result
+
+
+def test_fastest_chooses_per_kind_of_input_and_passes_keywords(monkeypatch):
+    calls = count_measurements(monkeypatch)
+    add = chooser.fastest("add", {"slow": add_slow, "fast": add_fast})
+    x = np.ones((30, 400))
+    out = np.empty_like(x)
+    assert add(x, x, out=out) is out and np.all(out == 2)
+    add(x, x, out=out)
+    add(np.ones((30, 400), np.float32), np.ones((30, 400), np.float32))
+    assert len(calls) == 2  # one per dtype
+    assert [c.key for c in chooser.decisions()] == ["float64 32x512, 32x512", "float32 32x512, 32x512"]
+    assert {c.name for c in chooser.decisions()} == {"fast"}
+    assert add.__name__ == "add"
+
+
+def test_fastest_obeys_forcing(monkeypatch):
+    monkeypatch.setenv(chooser.FORCE_VARIABLE, "add=slow")
+    add = chooser.fastest("add", {"fast": add_fast, "slow": add_slow})
+    x = np.ones(5)
+    assert np.all(add(x, x) == 2)
+    assert chooser.decisions()[0].name == "slow"

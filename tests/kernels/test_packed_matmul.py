@@ -143,3 +143,45 @@ def test_another_cpus_variant_compiles_and_multiplies(cpu, variant, tmp_path):
         assert not report["ymm"] and not report["fma"]
     if runnable:
         assert report["worst_over_tolerance"] < 1.0
+
+
+@pytest.fixture
+def fresh_choices(tmp_path, monkeypatch):
+    from scratchlm.kernels import chooser
+
+    monkeypatch.setenv(chooser.CACHE_DIR_VARIABLE, str(tmp_path))
+    monkeypatch.delenv(chooser.FORCE_VARIABLE, raising=False)
+    monkeypatch.delenv(chooser.MEASURE_VARIABLE, raising=False)
+    chooser.forget()
+    yield chooser
+    chooser.forget()
+
+
+@pytest.mark.parametrize("forced", [None, "blas", "packed"])
+def test_step_product_chooses_once_and_matches_numpy(forced, fresh_choices, monkeypatch):
+    if forced:
+        monkeypatch.setenv(fresh_choices.FORCE_VARIABLE, f"step_matmul={forced}")
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((24, 40)).astype(np.float32)
+    prepared = packed_matmul.prepare(w.T.T)
+    for _ in range(3):
+        x = rng.standard_normal((9, 24)).astype(np.float32)
+        out = np.empty((40, 9), dtype=np.float32).T  # not C-contiguous: written through a copy
+        assert packed_matmul.step_product(x, prepared, out) is out
+        assert relative_error(out, x.astype(np.float64) @ w.astype(np.float64)) < 1e-5
+    (choice,) = fresh_choices.decisions()
+    assert choice.op == "step_matmul" and choice.key.startswith("float32 8x32x32")
+    assert choice.name == forced if forced else choice.reason == "measured"
+    assert (prepared._panels is not None) == (choice.name != "blas" or not forced)
+
+
+def test_step_product_refuses_mismatched_arguments(fresh_choices):
+    prepared = packed_matmul.prepare(np.zeros((4, 6)))
+    with pytest.raises(ValueError, match=r"x must be a \(B, 4\) float64"):
+        packed_matmul.step_product(np.zeros((2, 5)), prepared, np.zeros((2, 6)))
+    with pytest.raises(ValueError, match=r"out must be a \(2, 6\) float64"):
+        packed_matmul.step_product(np.zeros((2, 4)), prepared, np.zeros((2, 6), np.float32))
+    with pytest.raises(TypeError, match="packed_matmul.prepare"):
+        packed_matmul.step_product(np.zeros((2, 4)), np.zeros((4, 6)), np.zeros((2, 6)))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        packed_matmul.prepare(np.zeros((4, 6), dtype=np.int64))
