@@ -55,8 +55,8 @@ CACHE_FILE_NAME = "kernel-choices.json"
 ROUNDS = 5
 ROUND_SECONDS = 2e-4
 TIE_MARGIN = 0.02
-# The CPU flags that decide which kernels can be fast (x86 names; asimd is aarch64's NEON).
-VECTOR_FLAGS = ("avx512f", "avx2", "fma", "asimd")
+# The CPU flags that decide which kernels can be fast, by architecture (asimd is aarch64's NEON).
+VECTOR_FLAGS = {"x86": ("avx512f", "avx2", "fma"), "arm": ("asimd", "sve")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Choice:
         """One line: the choice and what decided it (times in microseconds when measured)."""
         text = {"forced": f"forced by {FORCE_VARIABLE}",
                 "default": f"first candidate ({MEASURE_VARIABLE}=0)",
-                "only candidate": "the only candidate"}.get(self.reason, self.reason)
+                "only candidate": "the only candidate", "cached": "measured earlier"}.get(self.reason, self.reason)
         if self.seconds:
             times = ", ".join(f"{name} {1e6 * s:.1f} us" for name, s in sorted(self.seconds.items(), key=lambda kv: kv[1]))
             text = f"{text}: {times}"
@@ -255,8 +255,9 @@ def cpu_info() -> dict:
     fields = _proc_cpuinfo()
     model = fields.get("model name") or fields.get("Model") or platform.processor() or "unknown"
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
-    return {"model": model, "machine": platform.machine(),
-            "flags": {flag: flag in flags for flag in VECTOR_FLAGS}}
+    machine = platform.machine()
+    family = "arm" if machine.lower().startswith(("arm", "aarch")) else "x86"
+    return {"model": model, "machine": machine, "flags": {flag: flag in flags for flag in VECTOR_FLAGS[family]}}
 
 
 @functools.lru_cache(maxsize=None)

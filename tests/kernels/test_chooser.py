@@ -192,10 +192,10 @@ def test_cache_path_follows_the_environment(tmp_path, monkeypatch):
 
 def test_cpu_info_reports_the_vector_flags():
     info = chooser.cpu_info()
-    assert info["model"] and set(info["flags"]) == set(chooser.VECTOR_FLAGS)
+    assert info["model"] and set(info["flags"]) in [set(flags) for flags in chooser.VECTOR_FLAGS.values()]
     if os.path.exists("/proc/cpuinfo"):
         text = open("/proc/cpuinfo").read().split()
-        assert info["flags"]["avx2"] == ("avx2" in text)
+        assert all(present == (flag in text) for flag, present in info["flags"].items())
 
 
 def add_fast(x, y, out=None):
