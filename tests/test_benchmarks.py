@@ -87,3 +87,15 @@ def test_targets_are_checked_on_float32_numba_rows_only():
     assert results[("numba >= 80% of the matmul peak", "char", "lstm")]["value"] == 0.79
     assert not results[("numba >= 1.2x PyTorch", "names", "rnn")]["met"]
     assert results[("numba >= 1.0x numpy", "names", "rnn")]["met"]
+
+
+def test_step_product_benchmark_runs(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("bench_step_product", BENCHMARK.parent / "bench_step_product.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "step.json"
+    assert module.main(["--quick", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert {row["dtype"] for row in report["rows"]} == {"float32", "float64"}
+    assert all(row["blas_gflops"] > 0 and row["packed_gflops"] > 0 for row in report["rows"])
+    assert report["packed_variant"] in ("avx512", "avx2", "generic")
