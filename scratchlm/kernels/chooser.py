@@ -106,14 +106,16 @@ def choice(op: str, candidates: Mapping[str, Callable], make_args: Callable[[], 
     return known
 
 
-def fastest(op: str, candidates: Mapping[str, Callable]) -> Callable:
+def fastest(op: str, candidates: Mapping[str, Callable],
+            copy_args: Callable[[tuple], tuple] | None = None) -> Callable:
     """One function for ``op`` that runs, for each kind of input, the candidate :func:`choose` picks.
 
     The kind of input is the dtype and shape of each array argument; the key of the choice rounds
     the shapes with :func:`size_bucket`. The first call with a new kind measures the candidates on
-    that call's own arguments, so the candidates must not modify their inputs (writing into an
-    ``out=`` argument is fine: the call that counts comes last). Later calls cost one dictionary
-    look-up more than calling the chosen candidate directly.
+    that call's own arguments (writing into an ``out=`` argument is fine: the call that counts
+    comes last). An op that changes an input in place must pass ``copy_args(args) -> args``, so
+    that measuring works on copies. Later calls cost one dictionary look-up more than calling
+    the chosen candidate directly.
     """
     picked: dict[tuple, Callable] = {}
 
@@ -122,7 +124,7 @@ def fastest(op: str, candidates: Mapping[str, Callable]) -> Callable:
         function = picked.get(kind)
         if function is None:
             bound = {name: functools.partial(candidate, **kwargs) for name, candidate in candidates.items()}
-            made = choice(op, bound, lambda: args, arguments_key(args))
+            made = choice(op, bound, lambda: copy_args(args) if copy_args else args, arguments_key(args))
             function = picked[kind] = candidates[made.name]
         return function(*args, **kwargs)
 
