@@ -110,8 +110,10 @@ def fastest(op: str, candidates: Mapping[str, Callable],
             copy_args: Callable[[tuple], tuple] | None = None) -> Callable:
     """One function for ``op`` that runs, for each kind of input, the candidate :func:`choose` picks.
 
-    The kind of input is the dtype and shape of each array argument; the key of the choice rounds
-    the shapes with :func:`size_bucket`. The first call with a new kind measures the candidates on
+    The kind of input is the dtype and shape of the first argument and the shape of the second
+    (in the engine's pieces these fix the shapes of the rest; looking at every argument would
+    cost more per call than some pieces take); the key of the choice rounds every array
+    argument's shape with :func:`size_bucket`. The first call with a new kind measures the candidates on
     that call's own arguments (writing into an ``out=`` argument is fine: the call that counts
     comes last). An op that changes an input in place must pass ``copy_args(args) -> args``, so
     that measuring works on copies. Later calls cost one dictionary look-up more than calling
@@ -120,7 +122,8 @@ def fastest(op: str, candidates: Mapping[str, Callable],
     picked: dict[tuple, Callable] = {}
 
     def run(*args, **kwargs):
-        kind = tuple((arg.shape, arg.dtype) if hasattr(arg, "dtype") else type(arg) for arg in args)
+        first, second = args[0], args[1] if len(args) > 1 else None
+        kind = (getattr(first, "shape", None), getattr(first, "dtype", None), getattr(second, "shape", None))
         function = picked.get(kind)
         if function is None:
             bound = {name: functools.partial(candidate, **kwargs) for name, candidate in candidates.items()}
