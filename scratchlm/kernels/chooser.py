@@ -196,6 +196,24 @@ def shape_key(dtype, *sizes: int) -> str:
     return f"{numpy.dtype(dtype).name} " + "x".join(str(size_bucket(size)) for size in sizes)
 
 
+def fastest_pieces(fast: Mapping[str, Callable], plain: Mapping[str, Callable], fast_name: str,
+                   plain_name: str = "numpy", in_place: tuple[str, ...] = ()) -> dict[str, Callable]:
+    """A piece table: ``plain``'s pieces, and for each piece ``fast`` has too, :func:`fastest` of the two.
+
+    ``fast`` comes first (it is kept unless ``plain`` measures faster by more than TIE_MARGIN);
+    a piece only ``fast`` has is taken as it is. ``in_place`` names pieces that change their
+    first argument, which are measured on a copy of it.
+    """
+    table = dict(plain)
+    for name, piece in fast.items():
+        if name not in plain:
+            table[name] = piece
+            continue
+        copy_first = (lambda args: (args[0].copy(),) + tuple(args[1:])) if name in in_place else None
+        table[name] = fastest(name, {fast_name: piece, plain_name: plain[name]}, copy_args=copy_first)
+    return table
+
+
 def arguments_key(args) -> str:
     """A key for :func:`choose` from an op's arguments: the first array's dtype, every array's bucketed shape."""
     arrays = [arg for arg in args if hasattr(arg, "dtype") and hasattr(arg, "shape")]

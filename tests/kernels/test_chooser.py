@@ -240,3 +240,18 @@ def test_fastest_measures_an_in_place_op_on_copies():
     param = np.full(100, 10.0)
     step(param, np.ones(100))
     assert np.all(param == 9.0)  # measured on copies: the real call subtracted once
+
+
+def test_fastest_pieces_wraps_the_shared_pieces_only():
+    fast_pieces = {"add": add_slow, "sub": subtract_in_place, "only_fast": fast}
+    plain_pieces = {"add": add_fast, "sub": subtract_in_place, "only_plain": slow}
+    table = chooser.fastest_pieces(fast_pieces, plain_pieces, "numba", in_place=("sub",))
+    assert table["only_fast"] is fast and table["only_plain"] is slow
+    x = np.ones((4, 300))
+    assert np.all(table["add"](x, x) == 2)
+    param = np.full(10, 5.0)
+    table["sub"](param, np.ones(10))
+    assert np.all(param == 4.0)
+    names = {c.op: c.name for c in chooser.decisions()}
+    assert names["add"] == "numpy"  # the slow "fast" piece lost to the plain one
+    assert set(chooser.decisions()[0].seconds) == {"numba", "numpy"}
