@@ -1,12 +1,13 @@
 """The recurrent step's product alone: the packed tile kernel against OpenBLAS, one thread.
 
-    python benchmarks/bench_step_product.py            # the four configurations' step shapes, ~20 s
+    python benchmarks/bench_step_product.py            # the four configurations' step shapes, ~30 s
     python benchmarks/bench_step_product.py --quick    # one small shape (seconds)
 
-For each step shape B x H (the forward product h W_hh^T is (B, H) @ (H, 4H) for an LSTM) and
-dtype, times NumPy's ``matmul`` with a contiguous weight (what the numpy backend runs) and
-``packed_matmul.matmul`` with the weight packed once (what the numba backend can run), in
-interleaved rounds; each side's time is its best round, reported as GFLOP/s = 2 B H 4H / time.
+For each LSTM step shape B x H, both products of a step: forward h_{t-1} W_hh^T, (B, H) @ (H, 4H),
+and backward da_t W_hh, (B, 4H) @ (4H, H). For each, times NumPy's ``matmul`` with a contiguous
+weight (what the numpy backend runs) and ``packed_matmul.matmul`` with the weight packed once
+(what the numba backend can run), in interleaved rounds; each side's time is its best round,
+reported as GFLOP/s = 2 B K N / time.
 Next to them: a square 1024^3 NumPy product, the single-thread matmul peak. Writes JSON (``--out``).
 """
 from __future__ import annotations
@@ -72,23 +73,25 @@ def main(argv=None) -> int:
         rows = []
         print(f"CPU: {chooser.cpu_info()['model']}; packed variant: {packed_matmul.VARIANT.name}; "
               f"single-thread matmul peak: float32 {peak['float32']:.1f}, float64 {peak['float64']:.1f} GFLOP/s")
-        print(f"{'dtype':<9}{'B x H':>10}{'OpenBLAS':>10}{'packed':>10}{'packed/BLAS':>13}")
+        print(f"{'dtype':<9}{'B x H':>10}{'product':>10}{'OpenBLAS':>10}{'packed':>10}{'packed/BLAS':>13}")
         for dtype in ("float32", "float64"):
             for batch, hidden in shapes:
-                x = rng.standard_normal((batch, hidden)).astype(dtype)
-                weight = rng.standard_normal((hidden, 4 * hidden)).astype(dtype)
-                panels = packed_matmul.pack(weight)
-                out = np.empty((batch, 4 * hidden), dtype)
-                seconds = best_seconds({
-                    "blas": lambda: np.matmul(x, weight, out=out),
-                    "packed": lambda: packed_matmul.matmul(x, panels, 4 * hidden, out),
-                }, rounds, round_seconds)
-                flops = 2.0 * batch * hidden * 4 * hidden
-                row = {"dtype": dtype, "batch": batch, "hidden": hidden,
-                       "blas_gflops": flops / seconds["blas"] / 1e9, "packed_gflops": flops / seconds["packed"] / 1e9}
-                rows.append(row)
-                print(f"{dtype:<9}{f'{batch} x {hidden}':>10}{row['blas_gflops']:>10.1f}{row['packed_gflops']:>10.1f}"
-                      f"{row['packed_gflops'] / row['blas_gflops']:>12.2f}x")
+                for direction, (k, n) in (("forward", (hidden, 4 * hidden)), ("backward", (4 * hidden, hidden))):
+                    x = rng.standard_normal((batch, k)).astype(dtype)
+                    weight = rng.standard_normal((k, n)).astype(dtype)
+                    panels = packed_matmul.pack(weight)
+                    out = np.empty((batch, n), dtype)
+                    seconds = best_seconds({
+                        "blas": lambda: np.matmul(x, weight, out=out),
+                        "packed": lambda: packed_matmul.matmul(x, panels, n, out),
+                    }, rounds, round_seconds)
+                    flops = 2.0 * batch * k * n
+                    row = {"dtype": dtype, "batch": batch, "hidden": hidden, "product": direction, "k": k, "n": n,
+                           "blas_gflops": flops / seconds["blas"] / 1e9,
+                           "packed_gflops": flops / seconds["packed"] / 1e9}
+                    rows.append(row)
+                    print(f"{dtype:<9}{f'{batch} x {hidden}':>10}{direction:>10}{row['blas_gflops']:>10.1f}"
+                          f"{row['packed_gflops']:>10.1f}{row['packed_gflops'] / row['blas_gflops']:>12.2f}x")
     report = {"cpu": chooser.cpu_info(), "packed_variant": packed_matmul.VARIANT.name,
               "numba_cpu": packed_matmul.numba_target()[1], "numpy": np.__version__, "numba": numba.__version__,
               "matmul_peak_gflops": peak, "rounds": rounds, "rows": rows}
