@@ -197,16 +197,18 @@ def shape_key(dtype, *sizes: int) -> str:
 
 
 def fastest_pieces(fast: Mapping[str, Callable], plain: Mapping[str, Callable], fast_name: str,
-                   plain_name: str = "numpy", in_place: tuple[str, ...] = ()) -> dict[str, Callable]:
+                   plain_name: str = "numpy", in_place: tuple[str, ...] = (),
+                   keep: tuple[str, ...] = ()) -> dict[str, Callable]:
     """A piece table: ``plain``'s pieces, and for each piece ``fast`` has too, :func:`fastest` of the two.
 
     ``fast`` comes first (it is kept unless ``plain`` measures faster by more than TIE_MARGIN);
-    a piece only ``fast`` has is taken as it is. ``in_place`` names pieces that change their
-    first argument, which are measured on a copy of it.
+    a piece only ``fast`` has, or named in ``keep``, is taken from ``fast`` as it is (a pair
+    whose halves must come from the same side, or a piece that chooses for itself).
+    ``in_place`` names pieces that change their first argument, measured on a copy of it.
     """
     table = dict(plain)
     for name, piece in fast.items():
-        if name not in plain:
+        if name not in plain or name in keep:
             table[name] = piece
             continue
         copy_first = (lambda args: (args[0].copy(),) + tuple(args[1:])) if name in in_place else None
