@@ -295,9 +295,11 @@ class PreparedWeight:
     """
 
     def __init__(self, weight: np.ndarray):
-        if weight.ndim != 2 or weight.dtype not in (np.float32, np.float64):
-            raise TypeError(f"step product: the weight must be a 2-D float32 or float64 array, got "
-                            f"{weight.ndim}-D {weight.dtype}")
+        if weight.dtype not in (np.float32, np.float64):
+            raise TypeError(f"step_matmul_prepare: the packed kernel supports float32 and float64 arrays, "
+                            f"got dtype {weight.dtype}")
+        if weight.ndim != 2:
+            raise ValueError(f"step_matmul_prepare: the weight must be 2-D (K, N), got shape {weight.shape}")
         self.weight = np.ascontiguousarray(weight)
         self.shape = tuple(weight.shape)
         self.dtype = weight.dtype
@@ -352,13 +354,14 @@ def step_product(x: np.ndarray, prepared: PreparedWeight, out: np.ndarray) -> np
     from scratchlm.kernels import chooser
 
     if not isinstance(prepared, PreparedWeight):
-        raise TypeError(f"step product: needs the result of packed_matmul.prepare, got {type(prepared).__name__}")
+        raise TypeError(f"step_matmul needs the result of the numba step_matmul_prepare (packed_matmul.prepare), "
+                        f"got {type(prepared).__name__}")
     k, n = prepared.shape
     if x.ndim != 2 or x.shape[1] != k or x.dtype != prepared.dtype:
-        raise ValueError(f"step product: x must be a (B, {k}) {prepared.dtype} array, got shape {x.shape} "
+        raise ValueError(f"step_matmul: x must be a (B, {k}) {prepared.dtype} array, got shape {x.shape} "
                          f"and dtype {x.dtype}")
     if not isinstance(out, np.ndarray) or out.shape != (x.shape[0], n) or out.dtype != prepared.dtype:
-        raise ValueError(f"step product: out must be a ({x.shape[0]}, {n}) {prepared.dtype} array, got "
+        raise ValueError(f"step_matmul: out must be a ({x.shape[0]}, {n}) {prepared.dtype} array, got "
                          f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
     rows = x.shape[0]
     x = np.ascontiguousarray(x)

@@ -181,7 +181,9 @@ def test_step_product_refuses_mismatched_arguments(fresh_choices):
         packed_matmul.step_product(np.zeros((2, 5)), prepared, np.zeros((2, 6)))
     with pytest.raises(ValueError, match=r"out must be a \(2, 6\) float64"):
         packed_matmul.step_product(np.zeros((2, 4)), prepared, np.zeros((2, 6), np.float32))
-    with pytest.raises(TypeError, match="packed_matmul.prepare"):
+    with pytest.raises(TypeError, match="numba step_matmul_prepare"):
         packed_matmul.step_product(np.zeros((2, 4)), np.zeros((4, 6)), np.zeros((2, 6)))
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="float32 and float64"):
         packed_matmul.prepare(np.zeros((4, 6), dtype=np.int64))
+    with pytest.raises(ValueError, match="2-D"):
+        packed_matmul.prepare(np.zeros(4))
