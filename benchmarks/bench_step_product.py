@@ -83,7 +83,7 @@ def main(argv=None) -> int:
                     out = np.empty((batch, n), dtype)
                     seconds = best_seconds({
                         "blas": lambda: np.matmul(x, weight, out=out),
-                        "packed": lambda: packed_matmul.matmul(x, panels, n, out),
+                        "packed": lambda: packed_matmul.matmul(x, panels, out),
                     }, rounds, round_seconds)
                     flops = 2.0 * batch * k * n
                     row = {"dtype": dtype, "batch": batch, "hidden": hidden, "product": direction, "k": k, "n": n,

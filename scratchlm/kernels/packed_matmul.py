@@ -249,15 +249,21 @@ def _panel(p, a, m, k, packed, c, n):
 
 
 @numba.njit(cache=True)
-def _matmul_serial(a, m, k, packed, c, n):
+def _matmul_serial(a, packed, c):
+    m, k = a.shape
+    n = c.shape[1]
+    a_flat, c_flat = a.reshape(-1), c.reshape(-1)
     for p in range(packed.shape[0]):
-        _panel(p, a, m, k, packed, c, n)
+        _panel(p, a_flat, m, k, packed, c_flat, n)
 
 
 @numba.njit(cache=True, parallel=True)
-def _matmul_parallel(a, m, k, packed, c, n):
+def _matmul_parallel(a, packed, c):
+    m, k = a.shape
+    n = c.shape[1]
+    a_flat, c_flat = a.reshape(-1), c.reshape(-1)
     for p in numba.prange(packed.shape[0]):
-        _panel(p, a, m, k, packed, c, n)
+        _panel(p, a_flat, m, k, packed, c_flat, n)
 
 
 def pack(w: np.ndarray) -> np.ndarray:
@@ -270,14 +276,13 @@ def pack(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(k, panels, width).transpose(1, 0, 2))
 
 
-def matmul(a: np.ndarray, packed: np.ndarray, n: int, out: np.ndarray, threaded: bool = False) -> np.ndarray:
-    """out (M, N) = a (M, K) @ W, where ``packed = pack(W)`` and N is W's column count.
+def matmul(a: np.ndarray, packed: np.ndarray, out: np.ndarray, threaded: bool = False) -> np.ndarray:
+    """out (M, N) = a (M, K) @ W, where ``packed = pack(W)``.
 
     ``a`` and ``out`` must be C-contiguous, of the packed matrix's dtype (float32 or float64).
     ``threaded`` splits the panels over Numba's threads (``numba.get_num_threads()``).
     """
-    m, k = a.shape
-    (_matmul_parallel if threaded else _matmul_serial)(a.reshape(-1), m, k, packed, out.reshape(-1), n)
+    (_matmul_parallel if threaded else _matmul_serial)(a, packed, out)
     return out
 
 
@@ -323,11 +328,11 @@ def _blas_product(x, prepared, out):
 
 
 def _packed_product(x, prepared, out):
-    return matmul(x, prepared.panels, prepared.shape[1], out)
+    return matmul(x, prepared.panels, out)
 
 
 def _packed_threaded_product(x, prepared, out):
-    return matmul(x, prepared.panels, prepared.shape[1], out, threaded=True)
+    return matmul(x, prepared.panels, out, threaded=True)
 
 
 def product_candidates(rows: int, prepared: PreparedWeight) -> dict:
@@ -346,32 +351,45 @@ def product_candidates(rows: int, prepared: PreparedWeight) -> dict:
     return candidates
 
 
-def step_product(x: np.ndarray, prepared: PreparedWeight, out: np.ndarray) -> np.ndarray:
-    """out (B, N) = x (B, K) @ W, with W prepared by :func:`prepare`; returns ``out``.
-
-    The shapes are checked here, before the loops run (they do not check bounds).
-    """
+def _check_and_choose(x, prepared, out):
+    """The product to use for x's number of rows, after checking every argument (first call, or bad input)."""
     from scratchlm.kernels import chooser
+    from scratchlm.layers.results import check_out
 
     if not isinstance(prepared, PreparedWeight):
         raise TypeError(f"step_matmul needs the result of the numba step_matmul_prepare (packed_matmul.prepare), "
                         f"got {type(prepared).__name__}")
     k, n = prepared.shape
-    if x.ndim != 2 or x.shape[1] != k or x.dtype != prepared.dtype:
-        raise ValueError(f"step_matmul: x must be a (B, {k}) {prepared.dtype} array, got shape {x.shape} "
-                         f"and dtype {x.dtype}")
-    if not isinstance(out, np.ndarray) or out.shape != (x.shape[0], n) or out.dtype != prepared.dtype:
-        raise ValueError(f"step_matmul: out must be a ({x.shape[0]}, {n}) {prepared.dtype} array, got "
-                         f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != k or x.dtype != prepared.dtype:
+        raise ValueError(f"step_matmul: x must be a (B, {k}) {prepared.dtype} array, got shape "
+                         f"{getattr(x, 'shape', None)} and dtype {getattr(x, 'dtype', type(x).__name__)}")
+    check_out((out,), [(x.shape[0], n)], prepared.dtype, "step_matmul")
     rows = x.shape[0]
-    x = np.ascontiguousarray(x)
-    target = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
     product = prepared.product_for_rows.get(rows)
     if product is None:
-        candidates = product_candidates(rows, prepared)
+        contiguous_x = np.ascontiguousarray(x)
+        scratch = np.empty(out.shape, dtype=out.dtype)
         key = chooser.shape_key(prepared.dtype, rows, k, n) + f", numba_threads={numba.get_num_threads()}"
-        product = chooser.choose("step_matmul", candidates, lambda: (x, prepared, target), key)
+        product = chooser.choose("step_matmul", product_candidates(rows, prepared),
+                                 lambda: (contiguous_x, prepared, scratch), key)
         prepared.product_for_rows[rows] = product
+    return product
+
+
+def step_product(x: np.ndarray, prepared: PreparedWeight, out: np.ndarray) -> np.ndarray:
+    """out (B, N) = x (B, K) @ W, with W prepared by :func:`prepare`; returns ``out``.
+
+    The shapes and dtypes are checked at every call, before the loops run (they do not check
+    bounds); everything else, once per number of rows.
+    """
+    rows = x.shape[0]
+    product = prepared.product_for_rows.get(rows) if isinstance(prepared, PreparedWeight) else None
+    if (product is None or x.dtype != prepared.dtype or x.shape[1] != prepared.shape[0]
+            or out.dtype != prepared.dtype or out.shape != (rows, prepared.shape[1])):
+        product = _check_and_choose(x, prepared, out)
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    target = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
     product(x, prepared, target)
     if target is not out:
         out[...] = target
