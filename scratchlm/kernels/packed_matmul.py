@@ -292,11 +292,13 @@ def matmul(a: np.ndarray, packed: np.ndarray, out: np.ndarray, threaded: bool = 
 
 
 class PreparedWeight:
-    """W (K, N), ready for many products x @ W: a contiguous copy for BLAS, packed panels on demand.
+    """W (K, N), ready for many products x @ W: for BLAS a contiguous copy, for the kernel packed panels.
 
-    Which product runs is decided at the first product with a given number of rows B (by
-    :func:`scratchlm.kernels.chooser.choose`, measured once per machine and shape) and kept here,
-    so the steps after the first pay one dictionary look-up.
+    Each form is made the first time a product needs it, so only the chosen one is built (both
+    while the choice is being measured). Which product runs is decided at the first product with
+    a given number of rows B (by :func:`scratchlm.kernels.chooser.choose`, measured once per
+    machine and shape) and kept here, so the steps after the first pay one dictionary look-up.
+    The weight must not change while it is prepared: it is read when a form is made.
     """
 
     def __init__(self, weight: np.ndarray):
@@ -305,16 +307,25 @@ class PreparedWeight:
                             f"got dtype {weight.dtype}")
         if weight.ndim != 2:
             raise ValueError(f"step_matmul_prepare: the weight must be 2-D (K, N), got shape {weight.shape}")
-        self.weight = np.ascontiguousarray(weight)
+        self._weight = weight
         self.shape = tuple(weight.shape)
         self.dtype = weight.dtype
+        self._contiguous = None
         self._panels = None
         self.product_for_rows: dict[int, object] = {}
 
     @property
+    def contiguous(self) -> np.ndarray:
+        """W as a C-contiguous array (BLAS multiplies by it up to 2x faster than by a transposed view)."""
+        if self._contiguous is None:
+            self._contiguous = np.ascontiguousarray(self._weight)
+        return self._contiguous
+
+    @property
     def panels(self) -> np.ndarray:
+        """W packed by :func:`pack`."""
         if self._panels is None:
-            self._panels = pack(self.weight)
+            self._panels = pack(self._weight)
         return self._panels
 
 
@@ -324,7 +335,7 @@ def prepare(weight: np.ndarray) -> PreparedWeight:
 
 
 def _blas_product(x, prepared, out):
-    return np.matmul(x, prepared.weight, out=out)
+    return np.matmul(x, prepared.contiguous, out=out)
 
 
 def _packed_product(x, prepared, out):

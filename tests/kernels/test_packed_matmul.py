@@ -172,7 +172,9 @@ def test_step_product_chooses_once_and_matches_numpy(forced, fresh_choices, monk
     (choice,) = fresh_choices.decisions()
     assert choice.op == "step_matmul" and choice.key.startswith("float32 8x32x32")
     assert choice.name == forced if forced else choice.reason == "measured"
+    # Only what ran was built: a forced choice builds one form, a measured one both.
     assert (prepared._panels is not None) == (choice.name != "blas" or not forced)
+    assert (prepared._contiguous is not None) == (choice.name == "blas" or not forced)
 
 
 def test_step_product_refuses_mismatched_arguments(fresh_choices):
