@@ -82,6 +82,8 @@ class Choice:
 
 # (op, key) -> Choice, for this process.
 _chosen: dict[tuple[str, str], Choice] = {}
+# The per-kind look-up tables of every fastest() function, emptied by forget().
+_picked_tables: list[dict] = []
 
 
 def choose(op: str, candidates: Mapping[str, Callable], make_args: Callable[[], tuple], key: str) -> Callable:
@@ -120,6 +122,7 @@ def fastest(op: str, candidates: Mapping[str, Callable],
     the chosen candidate directly.
     """
     picked: dict[tuple, Callable] = {}
+    _picked_tables.append(picked)
 
     def run(*args, **kwargs):
         first, second = args[0], args[1] if len(args) > 1 else None
@@ -253,6 +256,8 @@ def decisions() -> list[Choice]:
 def forget() -> None:
     """Forget this process's choices (the cache file stays): the next use decides again."""
     _chosen.clear()
+    for picked in _picked_tables:
+        picked.clear()
     _load_cache.cache_clear()
 
 

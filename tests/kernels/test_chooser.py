@@ -255,3 +255,13 @@ def test_fastest_pieces_wraps_the_shared_pieces_only():
     names = {c.op: c.name for c in chooser.decisions()}
     assert names["add"] == "numpy"  # the slow "fast" piece lost to the plain one
     assert set(chooser.decisions()[0].seconds) == {"numba", "numpy"}
+
+
+def test_forget_makes_fastest_decide_again(monkeypatch):
+    add = chooser.fastest("add", {"fast": add_fast, "slow": add_slow})
+    x = np.ones(50)
+    add(x, x)
+    chooser.forget()
+    monkeypatch.setenv(chooser.FORCE_VARIABLE, "add=slow")
+    add(x, x)
+    assert [c.name for c in chooser.decisions()] == ["slow"]
