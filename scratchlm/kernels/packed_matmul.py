@@ -106,10 +106,13 @@ def detect_variant(triple: str, cpu_name: str, features: str) -> str:
     AVX-512 target, ``ymm`` and ``vfmadd`` on AVX2 + FMA; anything else gets "generic". That
     keeps one rule for named CPUs (NUMBA_CPU_NAME=haswell), feature strings and the host alike.
     """
-    machine = llvm.Target.from_triple(triple).create_target_machine(cpu=cpu_name, features=features)
-    module = llvm.parse_assembly(_PROBE_IR)
-    module.triple = triple
-    assembly = machine.emit_assembly(module).lower()
+    try:
+        machine = llvm.Target.from_triple(triple).create_target_machine(cpu=cpu_name, features=features)
+        module = llvm.parse_assembly(_PROBE_IR)
+        module.triple = triple
+        assembly = machine.emit_assembly(module).lower()
+    except RuntimeError:  # a target this LLVM build cannot emit code for: nothing to fit the tile to
+        return "generic"
     if "vfmadd" in assembly and "zmm" in assembly:
         return "avx512"
     if "vfmadd" in assembly and "ymm" in assembly:

@@ -76,6 +76,10 @@ def test_detect_variant_from_llvm(cpu, features, expected):
     assert packed_matmul.detect_variant(triple, cpu, features) == expected
 
 
+def test_a_target_llvm_cannot_build_gets_the_generic_variant():
+    assert packed_matmul.detect_variant("nonsense-unknown-none", "generic", "") == "generic"
+
+
 def test_this_cpu_gets_the_variant_its_flags_say():
     from scratchlm.kernels import chooser
 
