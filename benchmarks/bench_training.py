@@ -136,6 +136,55 @@ def matmul_peak_gflops(dtype: str, size: int = 1024, min_time: float = 0.5) -> f
     return 2.0 * size**3 / best / 1e9
 
 
+def step_products(config: Config, cell: str) -> list[tuple[int, int, int, int]]:
+    """The matrix products of one training step as (count, M, K, N): M x K times K x N, ``count`` times.
+
+    Per layer: the input product for all steps, T step products, and backward their two
+    partners each (the step product's da W_hh, dW_ih, dW_hh, dx); the decoder and its two.
+    Their FLOPs add up to ``training_flops_per_token`` (tests/test_benchmarks.py checks this).
+    """
+    rows, gates_h, hidden = config.batch * config.steps, GATES_PER_CELL[cell] * config.hidden, config.hidden
+    products = []
+    for layer in range(config.layers):
+        d_in = config.embed if layer == 0 else hidden
+        products += [(1, rows, d_in, gates_h), (config.steps, config.batch, hidden, gates_h),  # forward
+                     (config.steps, config.batch, gates_h, hidden),  # backward step product: da W_hh
+                     (1, gates_h, rows, d_in), (1, gates_h, rows, hidden), (1, rows, gates_h, d_in)]  # dW_ih, dW_hh, dx
+    products += [(1, rows, hidden, config.vocab), (1, rows, config.vocab, hidden), (1, config.vocab, rows, hidden)]
+    return products
+
+
+def matmul_only_seconds(config: Config, cell: str, dtype: str, rounds: int = 3) -> float:
+    """Seconds a training step would take if it did nothing but its matrix products.
+
+    Each product of :func:`step_products` is timed alone, best of ``rounds``: with NumPy's
+    ``matmul`` (OpenBLAS), and the per-step ones also with the packed kernel, keeping the
+    faster, as the numba backend does. The step's matmul FLOPs over this time, divided by the
+    peak, is the largest share of the peak any implementation built on these products can reach.
+    """
+    from scratchlm.kernels import packed_matmul
+
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for count, m, k, n in step_products(config, cell):
+        a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        out = np.empty((m, n), dtype=dtype)
+        ways = [lambda: np.matmul(a, b, out=out)]
+        if count > 1:
+            panels = packed_matmul.pack(b)
+            ways.append(lambda: packed_matmul.matmul(a, panels, out))
+        best = float("inf")
+        for way in ways:
+            way()
+            for _ in range(rounds):
+                tick = time.perf_counter()
+                for _ in range(min(count, 10)):
+                    way()
+                best = min(best, (time.perf_counter() - tick) / min(count, 10))
+        total += count * best
+    return total
+
+
 def random_batch(config: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Token ids ``inputs``, ``targets`` of shape (B, T), drawn uniformly from the vocabulary."""
     rng = np.random.default_rng(seed)
@@ -428,6 +477,10 @@ def markdown_report(report: dict) -> str:
         for t in report["targets"]:
             value = f"{100 * t['value']:.0f}%" if t["bound"] < 1 else f"{t['value']:.2f}x"
             lines.append(f"| {t['target']} | {t['config']} | {t['cell']} | {value} | {'yes' if t['met'] else 'no'} |")
+    for bound in report.get("matmul_bounds", []):
+        lines += ["", f"{bound['config']} {bound['cell']} {bound['dtype']}: the step's matrix products alone, each "
+                      f"timed by itself, take {bound['matmul_only_ms']:.1f} ms: {bound['gflops']:.1f} GFLOP/s, "
+                      f"{100 * bound['share_of_peak']:.0f}% of the peak, the most a step built on them can reach."]
     if report.get("choices"):
         lines += ["", "| op | inputs | choice | why |", "| --- | --- | --- | --- |"]
         for c in report["choices"]:
@@ -551,6 +604,15 @@ def run_benchmarks(args, configs, cells, dtypes, backends, with_torch) -> dict:
                 new_rows = compare(config, cell, dtype, backends, with_torch, rounds, min_time)
                 print(format_table(new_rows, peaks).split("\n", 2)[-1], flush=True)
                 rows.extend(new_rows)
+    # The most a step could reach if only its matrix products took time (for the peak targets).
+    bounds = []
+    for config in configs:
+        if config.name in ("char", "ptb-medium") and "lstm" in cells and "float32" in dtypes:
+            seconds = matmul_only_seconds(config, "lstm", "float32")
+            gflops = training_flops_per_token(config, "lstm") * config.tokens_per_step / seconds / 1e9
+            bounds.append({"config": config.name, "cell": "lstm", "dtype": "float32",
+                           "matmul_only_ms": 1e3 * seconds, "gflops": gflops,
+                           "share_of_peak": gflops / peaks["float32"]})
     # Measured again at the end: if the machine got busier during the run, this shows it.
     peaks_after = {dtype: matmul_peak_gflops(dtype, peak_size, peak_time) for dtype in DTYPES}
 
@@ -569,6 +631,10 @@ def run_benchmarks(args, configs, cells, dtypes, backends, with_torch) -> dict:
     if targets:
         print()
         print(format_targets(targets))
+    for bound in bounds:
+        print(f"{bound['config']} {bound['cell']} {bound['dtype']}: its matrix products alone take "
+              f"{bound['matmul_only_ms']:.1f} ms per step, {bound['gflops']:.1f} GFLOP/s = "
+              f"{100 * bound['share_of_peak']:.0f}% of the peak: the most any step built on them can reach")
     if memory:
         print()
         print("peak memory of one training step over a long sequence (tracemalloc):")
@@ -580,7 +646,7 @@ def run_benchmarks(args, configs, cells, dtypes, backends, with_torch) -> dict:
         "settings": {"quick": args.quick, "rounds": rounds, "min_time": min_time,
                      "threads": 1, "learning_rate": LEARNING_RATE},
         "matmul_peak_gflops": peaks, "matmul_peak_gflops_after": peaks_after,
-        "throughput": rows, "targets": targets, "choices": choices, "memory": memory,
+        "throughput": rows, "targets": targets, "matmul_bounds": bounds, "choices": choices, "memory": memory,
     }
 
 

@@ -99,3 +99,17 @@ def test_step_product_benchmark_runs(tmp_path, capsys):
     assert {row["dtype"] for row in report["rows"]} == {"float32", "float64"}
     assert all(row["blas_gflops"] > 0 and row["packed_gflops"] > 0 for row in report["rows"])
     assert report["packed_variant"] in ("avx512", "avx2", "generic")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_step_products_add_up_to_the_flop_count(cell):
+    bench = load_benchmark()
+    config = bench.Config("hand", vocab=10, embed=3, hidden=4, layers=2, batch=2, steps=5)
+    flops = sum(2 * count * m * k * n for count, m, k, n in bench.step_products(config, cell))
+    assert flops == bench.training_flops_per_token(config, cell) * config.tokens_per_step
+
+
+def test_matmul_only_seconds_is_positive_and_small_for_a_small_model():
+    bench = load_benchmark()
+    config = bench.Config("hand", vocab=10, embed=3, hidden=4, layers=1, batch=2, steps=3)
+    assert 0 < bench.matmul_only_seconds(config, "lstm", "float32", rounds=1) < 0.1
