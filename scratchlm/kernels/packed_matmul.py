@@ -269,14 +269,44 @@ def _matmul_parallel(a, packed, c):
         _panel(p, a_flat, m, k, packed, c_flat, n)
 
 
+@numba.njit(cache=True)
+def _pack_rows_first(w, packed):
+    """packed[p, k, j] = W[k, p*NR + j] (zero past column N), reading each row of W in order."""
+    k_count, n = w.shape
+    width = packed.shape[2]
+    for k in range(k_count):
+        for p in range(packed.shape[0]):
+            for j in range(width):
+                column = p * width + j
+                packed[p, k, j] = w[k, column] if column < n else 0
+
+
+@numba.njit(cache=True)
+def _pack_columns_first(w, packed):
+    """The same, reading each column of W in order (W a transposed view, such as W_hh.T)."""
+    k_count, n = w.shape
+    width = packed.shape[2]
+    for p in range(packed.shape[0]):
+        for j in range(width):
+            column = p * width + j
+            for k in range(k_count):
+                packed[p, k, j] = w[k, column] if column < n else 0
+
+
 def pack(w: np.ndarray) -> np.ndarray:
-    """W (K, N) -> packed (ceil(N / NR), K, NR): column panels, the last padded with zeros."""
+    """W (K, N) -> packed (ceil(N / NR), K, NR): column panels, the last padded with zeros.
+
+    One pass over W in the order it lies in memory (W_hh.T, a transposed view, is read column by
+    column), so packing costs about one copy.
+    """
     k, n = w.shape
     width = panel_width(w.dtype)
-    panels = -(-n // width)
-    padded = np.zeros((k, panels * width), dtype=w.dtype)
-    padded[:, :n] = w
-    return np.ascontiguousarray(padded.reshape(k, panels, width).transpose(1, 0, 2))
+    packed = np.empty((-(-n // width), k, width), dtype=w.dtype)
+    if abs(w.strides[1]) <= abs(w.strides[0]):
+        _pack_rows_first(w, packed)
+    else:
+        _pack_columns_first(w, packed)
+    return packed
 
 
 def matmul(a: np.ndarray, packed: np.ndarray, out: np.ndarray, threaded: bool = False) -> np.ndarray:
