@@ -104,7 +104,11 @@ for dtype in ("float32", "float64"):
     for b, k, n in shapes:
         a = rng.standard_normal((b, k)).astype(dtype)
         w = rng.standard_normal((k, n)).astype(dtype)
-        packed, out = packed_matmul.pack(w), np.zeros((b, n), dtype)
+        width = packed_matmul.panel_width(dtype)  # packed by NumPy: pack() is compiled for this CPU too
+        padded = np.zeros((k, -(-n // width) * width), dtype)
+        padded[:, :n] = w
+        packed = np.ascontiguousarray(padded.reshape(k, -1, width).transpose(1, 0, 2))
+        out = np.zeros((b, n), dtype)
         args = (a, packed, out)
         signature = tuple(numba.typeof(x) for x in args)
         packed_matmul._matmul_serial.compile(signature)
