@@ -62,7 +62,7 @@ for dtype in ("float32", "float64"):
     a, w = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     panels, out = packed_matmul.pack(w), np.empty((m, n), dtype)
     tick = time.perf_counter()
-    packed_matmul.matmul(a, panels, n, out, threaded=True)
+    packed_matmul.matmul(a, panels, out, threaded=True)
     seconds[f"step_matmul, threaded {dtype}"] = time.perf_counter() - tick
 
 # A model's first training step: what is left to compile, and every choice measured (or loaded).
