@@ -13,13 +13,17 @@ small JSON file, as Numba keeps compiled code, so a later process on the same ma
                              key=chooser.shape_key(x.dtype, x.shape[0], *prepared.shape))
     product(x, prepared, out)
 
+:func:`fastest` wraps such a choice into one function that decides per kind of input at its
+first call, and :func:`fastest_pieces` does that for every piece two backends share: the numba
+backend's piece table is ``fastest_pieces(numba_ops.PIECES, numpy_pieces.PIECES, "numba", ...)``.
+
 The order of ``candidates`` is a preference: the first one is the default (what runs when
 measuring is switched off), and a later one replaces it only when it is faster by more than
 :data:`TIE_MARGIN`, so noise never swaps a plain NumPy/BLAS way for a fast path that is not.
 
 How a choice is made, in this order:
 
-1. **Forced.** ``SCRATCHLM_KERNELS="step_matmul=blas,lstm_forward=numpy"`` names the candidate
+1. **Forced.** ``SCRATCHLM_KERNELS="step_matmul=blas,lstm_gates_forward=numpy"`` names the candidate
    for an op (every key). A name the op does not have is a ValueError listing the ones it has.
 2. **Remembered**, from this process or from the cache file of an earlier one. The file is
    ``$SCRATCHLM_CACHE_DIR/kernel-choices.json`` (default ``~/.cache/scratchlm``; under
