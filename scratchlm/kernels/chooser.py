@@ -116,8 +116,8 @@ def fastest(op: str, candidates: Mapping[str, Callable],
             copy_args: Callable[[tuple], tuple] | None = None) -> Callable:
     """One function for ``op`` that runs, for each kind of input, the candidate :func:`choose` picks.
 
-    The kind of input is the dtype and shape of the first argument and the shape of the second
-    (in the engine's pieces these fix the shapes of the rest; looking at every argument would
+    The kind of input is the dtype and shape of the first two arguments (in the engine's pieces
+    these fix the shapes and dtypes of the rest; looking at every argument would
     cost more per call than some pieces take); the key of the choice rounds every array
     argument's shape with :func:`size_bucket`. The first call with a new kind measures the candidates on
     that call's own arguments (writing into an ``out=`` argument is fine: the call that counts
@@ -130,7 +130,8 @@ def fastest(op: str, candidates: Mapping[str, Callable],
 
     def run(*args, **kwargs):
         first, second = args[0], args[1] if len(args) > 1 else None
-        kind = (getattr(first, "shape", None), getattr(first, "dtype", None), getattr(second, "shape", None))
+        kind = (getattr(first, "shape", None), getattr(first, "dtype", None),
+                getattr(second, "shape", None), getattr(second, "dtype", None))
         function = picked.get(kind)
         if function is None:
             bound = {name: functools.partial(candidate, **kwargs) for name, candidate in candidates.items()}
@@ -224,10 +225,10 @@ def fastest_pieces(fast: Mapping[str, Callable], plain: Mapping[str, Callable], 
 
 
 def arguments_key(args) -> str:
-    """A key for :func:`choose` from an op's arguments: the first array's dtype, every array's bucketed shape."""
+    """A key for :func:`choose` from an op's arguments: the arrays' dtypes, every array's bucketed shape."""
     arrays = [arg for arg in args if hasattr(arg, "dtype") and hasattr(arg, "shape")]
-    dtype = arrays[0].dtype.name if arrays else "-"
-    return f"{dtype} " + ", ".join("x".join(str(size_bucket(size)) for size in array.shape) for array in arrays)
+    dtypes = "+".join(dict.fromkeys(array.dtype.name for array in arrays)) or "-"
+    return f"{dtypes} " + ", ".join("x".join(str(size_bucket(size)) for size in array.shape) for array in arrays)
 
 
 def size_bucket(size: int) -> int:

@@ -265,3 +265,9 @@ def test_forget_makes_fastest_decide_again(monkeypatch):
     monkeypatch.setenv(chooser.FORCE_VARIABLE, "add=slow")
     add(x, x)
     assert [c.name for c in chooser.decisions()] == ["slow"]
+
+
+def test_arguments_key_names_every_dtype_and_bucketed_shape():
+    ids, rows = np.zeros(500, dtype=np.int64), np.zeros((500, 30), dtype=np.float32)
+    assert chooser.arguments_key((ids, rows, 7)) == "int64+float32 512, 512x32"
+    assert chooser.arguments_key((rows, rows)) == "float32 512x32, 512x32"
