@@ -14,8 +14,8 @@ small JSON file, as Numba keeps compiled code, so a later process on the same ma
     product(x, prepared, out)
 
 :func:`fastest` wraps such a choice into one function that decides per kind of input at its
-first call, and :func:`fastest_pieces` does that for every piece two backends share: the numba
-backend's piece table is ``fastest_pieces(numba_ops.PIECES, numpy_pieces.PIECES, "numba", ...)``.
+first call, and :func:`fastest_pieces` does that for every piece several tables share: the numba
+backend's piece table is ``fastest_pieces({"numba": ..., "rational-tanh": ..., "numpy": ...})``.
 
 The order of ``candidates`` is a preference: the first one is the default (what runs when
 measuring is switched off), and a later one replaces it only when it is faster by more than
@@ -204,23 +204,24 @@ def shape_key(dtype, *sizes: int) -> str:
     return f"{numpy.dtype(dtype).name} " + "x".join(str(size_bucket(size)) for size in sizes)
 
 
-def fastest_pieces(fast: Mapping[str, Callable], plain: Mapping[str, Callable], fast_name: str,
-                   plain_name: str = "numpy", in_place: tuple[str, ...] = (),
+def fastest_pieces(tables: Mapping[str, Mapping[str, Callable]], in_place: tuple[str, ...] = (),
                    keep: tuple[str, ...] = ()) -> dict[str, Callable]:
-    """A piece table: ``plain``'s pieces, and for each piece ``fast`` has too, :func:`fastest` of the two.
+    """One piece table from several: each piece that more than one table has is :func:`fastest` of them.
 
-    ``fast`` comes first (it is kept unless ``plain`` measures faster by more than TIE_MARGIN);
-    a piece only ``fast`` has, or named in ``keep``, is taken from ``fast`` as it is (a pair
-    whose halves must come from the same side, or a piece that chooses for itself).
-    ``in_place`` names pieces that change their first argument, measured on a copy of it.
+    ``tables`` maps a name ("numba", "numpy", ...) to a piece table, in order of preference (a
+    later one replaces an earlier one only when faster by more than TIE_MARGIN). A piece only one
+    table has, or named in ``keep``, is taken from the first table that has it (a pair whose
+    halves must come from the same table, or a piece that chooses for itself). ``in_place``
+    names pieces that change their first argument, measured on a copy of it.
     """
-    table = dict(plain)
-    for name, piece in fast.items():
-        if name not in plain or name in keep:
-            table[name] = piece
+    table = {}
+    for piece in dict.fromkeys(name for pieces in tables.values() for name in pieces):
+        candidates = {name: pieces[piece] for name, pieces in tables.items() if piece in pieces}
+        if len(candidates) == 1 or piece in keep:
+            table[piece] = next(iter(candidates.values()))
             continue
-        copy_first = (lambda args: (args[0].copy(),) + tuple(args[1:])) if name in in_place else None
-        table[name] = fastest(name, {fast_name: piece, plain_name: plain[name]}, copy_args=copy_first)
+        copy_first = (lambda args: (args[0].copy(),) + tuple(args[1:])) if piece in in_place else None
+        table[piece] = fastest(piece, candidates, copy_args=copy_first)
     return table
 
 

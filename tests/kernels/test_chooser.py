@@ -245,7 +245,7 @@ def test_fastest_measures_an_in_place_op_on_copies():
 def test_fastest_pieces_wraps_the_shared_pieces_only():
     fast_pieces = {"add": add_slow, "sub": subtract_in_place, "only_fast": fast, "own": fast}
     plain_pieces = {"add": add_fast, "sub": subtract_in_place, "only_plain": slow, "own": slow}
-    table = chooser.fastest_pieces(fast_pieces, plain_pieces, "numba", in_place=("sub",), keep=("own",))
+    table = chooser.fastest_pieces({"numba": fast_pieces, "numpy": plain_pieces}, in_place=("sub",), keep=("own",))
     assert table["only_fast"] is fast and table["only_plain"] is slow and table["own"] is fast
     x = np.ones((4, 300))
     assert np.all(table["add"](x, x) == 2)
