@@ -2,7 +2,7 @@
 
 One command measures everything and prints a table::
 
-    python benchmarks/bench_training.py                 # the full matrix (see docs/benchmarks.md for its length)
+    python benchmarks/bench_training.py                 # the full matrix (about 13 minutes on a quiet 2-vCPU machine)
     python benchmarks/bench_training.py --dtypes float32 --no-memory    # what the targets are about
     python benchmarks/bench_training.py --quick         # a tiny smoke run (seconds)
     python benchmarks/bench_training.py --configs char --cells lstm --dtypes float32
