@@ -4,7 +4,7 @@
 
 Runs two fresh Python processes that share an empty, temporary ``NUMBA_CACHE_DIR`` and an empty
 choices cache (``SCRATCHLM_CACHE_DIR``). The first compiles every piece in
-``scratchlm.kernels.numba_ops`` (for float32 and float64, as a model's first training step would;
+``scratchlm.kernels.numba_ops`` and ``rational_tanh`` (for float32 and float64, as a model's first training step would;
 the step product forced to the packed kernel, so that its row is the compile alone) and then runs
 one training step of a small LSTM model, which also measures every choice between a Numba piece
 and NumPy's; the second finds kernels and choices in the caches. Each process reports the seconds
@@ -27,7 +27,7 @@ CHILD = r"""
 import json, os, sys, time
 import numpy as np
 start = time.perf_counter()
-from scratchlm.kernels import numba_ops, packed_matmul
+from scratchlm.kernels import numba_ops, packed_matmul, rational_tanh
 import_seconds = time.perf_counter() - start
 rng = np.random.default_rng(0)
 B, H, N, V, E = 4, 5, 6, 7, 3
@@ -38,6 +38,7 @@ def inputs(op, dtype):
         "embedding_scatter_add": (rng.integers(0, V, N), r(N, E), V),
         "softmax_cross_entropy_forward": (r(N, V), rng.integers(0, V, N)),
         "softmax_cross_entropy_backward": (np.full((N, V), 1.0 / V, dtype), rng.integers(0, V, N), r(N)),
+        "rnn_gates_forward": (r(B, H),),
         "rnn_gates_backward": (r(B, H), r(B, H)),
         "lstm_gates_forward": (r(B, 4 * H), r(B, H)),
         "lstm_gates_backward": (r(B, H), r(B, H), r(B, H), r(B, 4 * H), r(B, H)),
@@ -58,6 +59,11 @@ for dtype in ("float32", "float64"):
         tick = time.perf_counter()
         kernel(*args)
         seconds[f"{op} {dtype}"] = time.perf_counter() - tick
+    for op, piece in sorted(rational_tanh.PIECES.items()):
+        args = inputs(op, dtype)
+        tick = time.perf_counter()
+        piece(*args)
+        seconds[f"{op}, rational-tanh {dtype}"] = time.perf_counter() - tick
     m, k, n = LARGE
     a, w = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     panels, out = packed_matmul.pack(w), np.empty((m, n), dtype)
