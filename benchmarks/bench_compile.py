@@ -4,11 +4,11 @@
 
 Runs two fresh Python processes that share an empty, temporary ``NUMBA_CACHE_DIR`` and an empty
 choices cache (``SCRATCHLM_CACHE_DIR``). The first compiles every piece in
-``scratchlm.kernels.numba_ops`` and ``rational_tanh`` (for float32 and float64, as a model's first training step would;
-the step product forced to the packed kernel, so that its row is the compile alone) and then runs
-one training step of a small LSTM model, which also measures every choice between a Numba piece
-and NumPy's; the second finds kernels and choices in the caches. Each process reports the seconds
-of each first call. Prints a table and writes JSON (``--out``).
+``scratchlm.kernels.numba_ops`` and ``rational_tanh`` (for float32 and float64, as a model's
+first training step would; the step product forced to the packed kernel, so that its row is the
+compile alone) and then runs one training step of a small LSTM model, which also measures every
+choice between a Numba piece and NumPy's; the second finds kernels and choices in the caches.
+Each process reports the seconds of each first call. Prints a table and writes JSON (``--out``).
 """
 from __future__ import annotations
 
