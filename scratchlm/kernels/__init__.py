@@ -40,10 +40,11 @@ op name                         reference, arguments -> results
                                 in place (the one seam that changes an input)
 ==============================  ===========================================================================
 
-Which backend replaces what: ``numba_ops`` registers every op above except "rnn_gates_forward"
-(a single ``np.tanh`` call, which a Numba loop cannot beat: scalar ``tanh`` in Numba is tens of
-times slower than NumPy's vectorised one); its "step_matmul" pair packs the weight once per
-sequence for an inner kernel of its own (``packed_matmul.py``). ``cupy_ops`` registers the
+Which backend replaces what: ``numba_ops`` registers every op above, each the fastest of its
+Numba versions and the NumPy reference, measured on the machine it runs on for the dtype and
+shape at hand (``chooser.py``; the forward gates also have a version with a vectorising rational
+tanh, ``rational_tanh.py``); its "step_matmul" pair runs BLAS or an inner kernel of its own on the
+weight packed once per sequence (``packed_matmul.py``), whichever measured faster. ``cupy_ops`` registers the
 pointwise ops and leaves the products to CuPy's ``matmul`` (cuBLAS). Measurements and the
 reasons behind each choice are in docs/benchmarks.md.
 

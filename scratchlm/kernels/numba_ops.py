@@ -25,14 +25,15 @@ What changes is how the work is scheduled, following what was measured on the be
   summation order, so it differs from BLAS in the last bits, well inside those bounds.
 
 Every kernel is compiled on first use for the dtypes and layouts it meets and cached on disk
-(``cache=True``), so later processes load it in milliseconds.
+(``cache=True``), so later processes load it in milliseconds. :data:`KERNELS` runs each of them
+only where it measured faster than the NumPy reference on this machine (``chooser.py``).
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from scratchlm.kernels import packed_matmul
+from scratchlm.kernels import chooser, packed_matmul, rational_tanh
 from scratchlm.layers.results import out_arrays
 
 SUPPORTED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
@@ -366,7 +367,7 @@ def sgd_update(param, grad, lr):
         param -= lr * grad
 
 
-KERNELS = {
+NUMBA_KERNELS = {
     "embedding_scatter_add": embedding_scatter_add,
     "softmax_cross_entropy_forward": softmax_cross_entropy_forward,
     "softmax_cross_entropy_backward": softmax_cross_entropy_backward,
@@ -380,3 +381,30 @@ KERNELS = {
     "step_matmul": packed_matmul.step_product,
     "sgd_update": sgd_update,
 }
+
+
+def _numpy_references() -> dict:
+    """The NumPy reference of every op above: the candidate each Numba kernel is measured against."""
+    from scratchlm.layers import embedding, gru, lstm, rnn, softmax_cross_entropy
+    from scratchlm.train import optimizers
+
+    return {
+        "embedding_scatter_add": embedding.embedding_scatter_add,
+        "softmax_cross_entropy_forward": softmax_cross_entropy.cross_entropy_rows_forward,
+        "softmax_cross_entropy_backward": softmax_cross_entropy.cross_entropy_rows_backward,
+        "rnn_gates_forward": rnn.rnn_gates_forward,
+        "rnn_gates_backward": rnn.rnn_gates_backward,
+        "lstm_gates_forward": lstm.lstm_gates_forward,
+        "lstm_gates_backward": lstm.lstm_gates_backward,
+        "gru_gates_forward": gru.gru_gates_forward,
+        "gru_gates_backward": gru.gru_gates_backward,
+        "sgd_update": optimizers.sgd_update,
+    }
+
+
+# Each op runs the fastest of its Numba versions and NumPy's reference, measured on this machine
+# for the dtype and shape at hand (scratchlm/kernels/chooser.py), so the numba backend is never
+# slower than the reference op by op; the step product chooses BLAS or its packed kernel itself.
+KERNELS = chooser.fastest_pieces(
+    {"numba": NUMBA_KERNELS, "rational-tanh": rational_tanh.PIECES, "numpy": _numpy_references()},
+    in_place=("sgd_update",), keep=("step_matmul_prepare", "step_matmul"))

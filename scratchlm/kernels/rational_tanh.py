@@ -25,7 +25,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from scratchlm.kernels import numba_ops
 from scratchlm.layers.results import out_arrays
 
 _F = np.float32
@@ -106,6 +105,8 @@ def rnn_gates_forward(a):
 def lstm_gates_forward(a, c_prev, out=None):
     """Piece "lstm_gates_forward": (h, c, gates = [i, f, g, o], tanh_c) from a (B, 4H), c_prev (B, H)."""
     if a.dtype != np.float32:
+        from scratchlm.kernels import numba_ops  # numba_ops builds its table from this module
+
         return numba_ops.lstm_gates_forward(a, c_prev, out=out)
     shapes = (c_prev.shape, c_prev.shape, a.shape, c_prev.shape)
     out = out_arrays(out, shapes, a.dtype, "lstm_gates_forward", np.empty)
@@ -116,6 +117,8 @@ def lstm_gates_forward(a, c_prev, out=None):
 def gru_gates_forward(ax, ah, h_prev):
     """Piece "gru_gates_forward": (h, gates = [r, z, n]) from ax, ah (B, 3H) and h_prev (B, H)."""
     if ax.dtype != np.float32:
+        from scratchlm.kernels import numba_ops  # numba_ops builds its table from this module
+
         return numba_ops.gru_gates_forward(ax, ah, h_prev)
     h = np.empty(h_prev.shape, dtype=ax.dtype)
     gates = np.empty(ax.shape, dtype=ax.dtype)
