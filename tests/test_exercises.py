@@ -103,8 +103,8 @@ def test_bad_arguments():
 # --- embedding ------------------------------------------------------------------------------------
 
 def embedding_assign_instead_of_accumulate(dout, cache):
-    dweight = np.zeros((cache["vocab_size"], dout.shape[-1]))
-    dweight[cache["ids"]] += dout  # repeated ids: only one write survives
+    dweight = np.zeros((cache.vocab_size, dout.shape[-1]))
+    dweight[cache.ids] += dout  # repeated ids: only one write survives
     return dweight
 
 
@@ -130,10 +130,10 @@ def test_embedding_wrong_shape():
 # --- softmax cross-entropy ------------------------------------------------------------------------
 
 def _softmax_parts(cache):
-    probs, targets = cache["probs"], cache["targets"]
+    probs, targets = cache.probs, cache.targets
     onehot = np.zeros_like(probs)
     np.put_along_axis(onehot, targets[..., None], 1.0, axis=-1)
-    return probs, onehot, cache["mask"][..., None]
+    return probs, onehot, cache.mask[..., None]
 
 
 def softmax_not_divided(cache, dloss=1.0):
@@ -153,22 +153,22 @@ def softmax_divided_by_all_positions(cache, dloss=1.0):
 
 def softmax_ignores_dloss(cache, dloss=1.0):
     probs, onehot, mask = _softmax_parts(cache)
-    return (probs - onehot) * mask / cache["count"]
+    return (probs - onehot) * mask / cache.count
 
 
 def softmax_sign_flipped(cache, dloss=1.0):
     probs, onehot, mask = _softmax_parts(cache)
-    return dloss * (onehot - probs) * mask / cache["count"]
+    return dloss * (onehot - probs) * mask / cache.count
 
 
 def softmax_no_onehot(cache, dloss=1.0):
     probs, _, mask = _softmax_parts(cache)
-    return dloss * probs * mask / cache["count"]
+    return dloss * probs * mask / cache.count
 
 
 def softmax_ignores_mask(cache, dloss=1.0):
     probs, onehot, _ = _softmax_parts(cache)
-    return dloss * (probs - onehot) / cache["count"]
+    return dloss * (probs - onehot) / cache.count
 
 
 def softmax_ignores_mask_entirely(cache, dloss=1.0):
@@ -202,7 +202,7 @@ def test_softmax_not_divided_reports_the_factor():
 # --- Elman step -----------------------------------------------------------------------------------
 
 def _rnn_step(dh, cache, *, da_of=lambda dh, h: dh * (1 - h**2), dh_prev_of=lambda da, w: da @ w):
-    x, h_prev, h, params = cache["x"], cache["h_prev"], cache["h"], cache["params"]
+    x, h_prev, h, params = cache.x, cache.h_prev, cache.h, cache.params
     da = da_of(dh, h)
     dparams = {"weight_ih": da.T @ x, "weight_hh": da.T @ h_prev,
                "bias_ih": da.sum(axis=0), "bias_hh": da.sum(axis=0)}
@@ -227,20 +227,20 @@ def rnn_dh_prev_transposed(dh, cache):
 
 def rnn_dweight_hh_transposed(dh, cache):
     dx, dh_prev, dparams = _rnn_step(dh, cache)
-    da = dh * (1 - cache["h"] ** 2)
-    dparams["weight_hh"] = cache["h_prev"].T @ da
+    da = dh * (1 - cache.h ** 2)
+    dparams["weight_hh"] = cache.h_prev.T @ da
     return dx, dh_prev, dparams
 
 
 def rnn_dweight_ih_transposed(dh, cache):
     dx, dh_prev, dparams = _rnn_step(dh, cache)
-    dparams["weight_ih"] = cache["x"].T @ (dh * (1 - cache["h"] ** 2))
+    dparams["weight_ih"] = cache.x.T @ (dh * (1 - cache.h ** 2))
     return dx, dh_prev, dparams
 
 
 def rnn_bias_not_summed(dh, cache):
     dx, dh_prev, dparams = _rnn_step(dh, cache)
-    da = dh * (1 - cache["h"] ** 2)
+    da = dh * (1 - cache.h ** 2)
     dparams["bias_ih"], dparams["bias_hh"] = da, da
     return dx, dh_prev, dparams
 
@@ -258,8 +258,8 @@ def rnn_bias_hh_missing(dh, cache):
 
 
 def rnn_shape_error(dh, cache):
-    da = dh * (1 - cache["h"] ** 2)
-    dx = da @ cache["params"]["weight_ih"].T  # (B, H) @ (E, H): does not fit
+    da = dh * (1 - cache.h ** 2)
+    dx = da @ cache.params["weight_ih"].T  # (B, H) @ (E, H): does not fit
     return dx, None, None
 
 
@@ -322,17 +322,17 @@ def _lstm_step(dstate, cache, *, tanh_c_derivative=True, carried_dc=True, throug
                g_local=lambda g: 1 - g**2, sigmoid_local=lambda s: s * (1 - s),
                dc_prev_times_f=True, do_times_tanh_c=True, order="ifgo"):
     dh, dc_next = dstate
-    i, f, g, o, tanh_c, params = (cache[k] for k in ("i", "f", "g", "o", "tanh_c", "params"))
+    i, f, g, o, tanh_c, params = (getattr(cache, k) for k in ("i", "f", "g", "o", "tanh_c", "params"))
     dc = np.zeros_like(dc_next)
     if carried_dc:
         dc = dc + dc_next
     if through_h:
         dc = dc + dh * o * ((1 - tanh_c**2) if tanh_c_derivative else 1)
     do = dh * tanh_c if do_times_tanh_c else dh
-    blocks = {"i": dc * g * sigmoid_local(i), "f": dc * cache["c_prev"] * sigmoid_local(f),
+    blocks = {"i": dc * g * sigmoid_local(i), "f": dc * cache.c_prev * sigmoid_local(f),
               "g": dc * i * g_local(g), "o": do * sigmoid_local(o)}
     da = np.concatenate([blocks[k] for k in order], axis=1)
-    dparams = {"weight_ih": da.T @ cache["x"], "weight_hh": da.T @ cache["h_prev"],
+    dparams = {"weight_ih": da.T @ cache.x, "weight_hh": da.T @ cache.h_prev,
                "bias_ih": da.sum(0), "bias_hh": da.sum(0)}
     dc_prev = dc * f if dc_prev_times_f else dc
     return da @ params["weight_ih"], (da @ params["weight_hh"], dc_prev), dparams
@@ -411,9 +411,9 @@ def test_lstm_gate_report_text():
 def _bptt(dhs, dh_last, cache, *, accumulate=True, carry=True, use_dhs=True, use_dh_last=True,
           stack_as_visited=False, step=None, mean_over_time=False):
     step = step or exercises.solution("rnn_step_backward")
-    steps = cache["steps"]
+    steps = cache.steps
     time = len(steps)
-    grads = {k: np.zeros_like(v) for k, v in steps[0]["params"].items()}
+    grads = {k: np.zeros_like(v) for k, v in steps[0].params.items()}
     dxs = []
     carried = dh_last if use_dh_last else np.zeros_like(dh_last)
     for t in reversed(range(time)):

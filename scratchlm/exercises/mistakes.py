@@ -84,20 +84,20 @@ EMBEDDING = [
 # --- softmax cross-entropy ------------------------------------------------------------------------
 
 def _softmax_count(case: Case) -> float:
-    return float(case.context["cache"]["count"])
+    return float(case.context["cache"].count)
 
 
 def _softmax_without_onehot(case: Case) -> dict:
     cache, dloss = case.context["cache"], case.context["dloss"]
-    return {"dlogits": cache["probs"] * (cache["mask"] * dloss / cache["count"])[..., None]}
+    return {"dlogits": cache.probs * (cache.mask * dloss / cache.count)[..., None]}
 
 
 def _softmax_mask_ignored(case: Case, divide_by_all: bool) -> dict:
     cache, dloss = case.context["cache"], case.context["dloss"]
-    onehot = np.zeros_like(cache["probs"])
-    np.put_along_axis(onehot, cache["targets"][..., None], 1.0, axis=-1)
-    count = cache["mask"].size if divide_by_all else cache["count"]
-    return {"dlogits": (cache["probs"] - onehot) * dloss / count}
+    onehot = np.zeros_like(cache.probs)
+    np.put_along_axis(onehot, cache.targets[..., None], 1.0, axis=-1)
+    count = cache.mask.size if divide_by_all else cache.count
+    return {"dlogits": (cache.probs - onehot) * dloss / count}
 
 
 def _batch_and_time(case: Case) -> tuple[int, int]:
@@ -108,15 +108,15 @@ def _batch_and_time(case: Case) -> tuple[int, int]:
 SOFTMAX_CROSS_ENTROPY = [
     Mistake("not divided by the token count",
             "your gradient is N times too large (N = the number of unmasked tokens): the loss is the "
-            "MEAN over the N counted tokens, so every position's (p - onehot) is divided by N = cache['count'].",
+            "MEAN over the N counted tokens, so every position's (p - onehot) is divided by N = cache.count.",
             scaled(_softmax_count, ("dlogits",))),
     Mistake("divided by the batch size",
             "you divided by the batch size B; the loss is the mean per predicted token, so divide by the "
-            "number of unmasked tokens N = cache['count'] (not B, not B*T).",
+            "number of unmasked tokens N = cache.count (not B, not B*T).",
             scaled(lambda case: _softmax_count(case) / _batch_and_time(case)[0], ("dlogits",))),
     Mistake("divided by all positions",
             "you divided by B*T, all positions, but padding positions are not counted in the mean: "
-            "divide by N = cache['count'], the number of unmasked tokens.",
+            "divide by N = cache.count, the number of unmasked tokens.",
             scaled(lambda case: _softmax_count(case) / np.prod(_batch_and_time(case)), ("dlogits",))),
     Mistake("dloss ignored",
             "your gradient is right for dloss = 1 but ignores dloss: by the chain rule, multiply by dloss.",
@@ -134,25 +134,25 @@ SOFTMAX_CROSS_ENTROPY = [
             predicted(lambda case: _softmax_mask_ignored(case, divide_by_all=False))),
     Mistake("mask ignored, divided by all positions",
             "padding positions (mask 0) got a gradient and you divided by B*T: multiply by the mask and "
-            "divide by N = cache['count'].",
+            "divide by N = cache.count.",
             predicted(lambda case: _softmax_mask_ignored(case, divide_by_all=True))),
 ]
 
 
 # --- Elman RNN step and BPTT ----------------------------------------------------------------------
 
-def rnn_step_model(cache: dict, dh: np.ndarray, *, derivative: str = "tanh",
+def rnn_step_model(cache, dh: np.ndarray, *, derivative: str = "tanh",
                    dh_prev_transposed: bool = False) -> dict:
     """The Elman step backward, with one of the usual mistakes switched on."""
-    h, params = cache["h"], cache["params"]
+    h, params = cache.h, cache.params
     local = {"tanh": 1.0 - h**2, "none": 1.0, "one_minus_h": 1.0 - h, "tanh_of_h": 1.0 - np.tanh(h) ** 2}
     da = dh * local[derivative]
     weight_hh = params["weight_hh"].T if dh_prev_transposed else params["weight_hh"]
     return {
         "dx": da @ params["weight_ih"],
         "dh_prev": da @ weight_hh,
-        "dweight_ih": da.T @ cache["x"],
-        "dweight_hh": da.T @ cache["h_prev"],
+        "dweight_ih": da.T @ cache.x,
+        "dweight_hh": da.T @ cache.h_prev,
         "dbias_ih": da.sum(axis=0),
         "dbias_hh": da.sum(axis=0),
     }
@@ -192,9 +192,9 @@ RNN_STEP = [
 def rnn_bptt_model(context: dict, *, accumulate: bool = True, carry: bool = True, use_dhs: bool = True,
                    use_dh_last: bool = True, reverse_dx: bool = False, derivative: str = "tanh") -> dict:
     """BPTT for the Elman RNN, with one of the usual mistakes switched on."""
-    steps, dhs, dh_last = context["cache"]["steps"], context["dhs"], context["dh_last"]
-    dx = np.zeros(dhs.shape[:2] + steps[0]["x"].shape[1:])
-    grads = {name: np.zeros_like(value) for name, value in steps[0]["params"].items()}
+    steps, dhs, dh_last = context["cache"].steps, context["dhs"], context["dh_last"]
+    dx = np.zeros(dhs.shape[:2] + steps[0].x.shape[1:])
+    grads = {name: np.zeros_like(value) for name, value in steps[0].params.items()}
     carried = dh_last if use_dh_last else np.zeros_like(dh_last)
     for t in reversed(range(len(steps))):
         dh = carried + dhs[:, t] if use_dhs else carried
@@ -233,8 +233,8 @@ RNN_BPTT = [
             "gradient at dh_last (it adds to dhs[:, -1]) instead of at zero.",
             predicted(lambda case: _bptt(case, use_dh_last=False))),
     Mistake("dx in reversed time order",
-            "dx is in reversed time order: the loop runs t = T-1 .. 0, so store step t's gradient at "
-            "dx[:, t], not append it to a list that you then stack as is.",
+            "dx is in reversed time order: the loop runs t = T .. 1, so store step t's gradient at "
+            "its own place, dx[:, t - 1], not append it to a list that you then stack as is.",
             predicted(lambda case: _bptt(case, reverse_dx=True))),
     Mistake("tanh derivative forgotten in the step", "inside each step: " + TANH_DERIVATIVE_HINT,
             predicted(lambda case: _bptt(case, derivative="none"))),
@@ -243,17 +243,17 @@ RNN_BPTT = [
 
 # --- LSTM step ------------------------------------------------------------------------------------
 
-def lstm_step_model(cache: dict, dh: np.ndarray, dc_next: np.ndarray, *, tanh_c_derivative: bool = True,
+def lstm_step_model(cache, dh: np.ndarray, dc_next: np.ndarray, *, tanh_c_derivative: bool = True,
                     path_through_h: bool = True, carried_dc: bool = True, dc_prev_times_f: bool = True,
                     do_times_tanh_c: bool = True, gate_derivatives: bool = True, g_derivative: str = "tanh",
                     gate_order: str = "ifgo") -> dict:
     """The LSTM step backward, with one of the usual mistakes switched on."""
-    i, f, g, o, tanh_c = cache["i"], cache["f"], cache["g"], cache["o"], cache["tanh_c"]
-    params = cache["params"]
+    i, f, g, o, tanh_c = cache.i, cache.f, cache.g, cache.o, cache.tanh_c
+    params = cache.params
     through_h = dh * o * ((1.0 - tanh_c**2) if tanh_c_derivative else 1.0)
     dc = (dc_next if carried_dc else 0.0) + (through_h if path_through_h else 0.0)
     do = dh * tanh_c if do_times_tanh_c else dh
-    di, dg, df = dc * g, dc * i, dc * cache["c_prev"]
+    di, dg, df = dc * g, dc * i, dc * cache.c_prev
     dc_prev = dc * f if dc_prev_times_f else dc
 
     def sigmoid_local(s):
@@ -266,8 +266,8 @@ def lstm_step_model(cache: dict, dh: np.ndarray, dc_next: np.ndarray, *, tanh_c_
         "dx": da @ params["weight_ih"],
         "dh_prev": da @ params["weight_hh"],
         "dc_prev": dc_prev,
-        "dweight_ih": da.T @ cache["x"],
-        "dweight_hh": da.T @ cache["h_prev"],
+        "dweight_ih": da.T @ cache.x,
+        "dweight_hh": da.T @ cache.h_prev,
         "dbias_ih": da.sum(axis=0),
         "dbias_hh": da.sum(axis=0),
     }
@@ -280,7 +280,7 @@ def _lstm(case: Case, **mistake) -> dict:
 LSTM_STEP = [
     Mistake("tanh derivative of c forgotten",
             "forgot the tanh derivative on the path h -> c: h = o * tanh(c), so the gradient reaching c "
-            "through h is dh * o * (1 - tanh(c)**2) (cache['tanh_c'] holds tanh(c)).",
+            "through h is dh * o * (1 - tanh(c)**2) (cache.tanh_c holds tanh(c)).",
             predicted(lambda case: _lstm(case, tanh_c_derivative=False))),
     Mistake("tanh derivative of g forgotten",
             "forgot the tanh derivative of the candidate g: g = tanh(a_g), so da_g = dg * (1 - g**2) "

@@ -398,7 +398,7 @@ def product_candidates(rows: int, prepared: PreparedWeight) -> dict:
 def _check_and_choose(x, prepared, out):
     """The product to use for x's number of rows, after checking every argument (first call, or bad input)."""
     from scratchlm.kernels import chooser
-    from scratchlm.layers.results import check_out
+    from scratchlm.kernels.results import check_out
 
     if not isinstance(prepared, PreparedWeight):
         raise TypeError(f"step_matmul needs the result of the numba step_matmul_prepare (packed_matmul.prepare), "

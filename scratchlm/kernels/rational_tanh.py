@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from scratchlm.layers.results import out_arrays
+from scratchlm.kernels.results import out_arrays
 
 _F = np.float32
 # P(x^2) = A1 + A3 x^2 + ... + A13 x^12 and Q(x^2) = B0 + B2 x^2 + B4 x^4 + B6 x^6.

@@ -10,13 +10,13 @@ def embedding_backward(dout, cache):
     (fancy-index assignment writes each repeated row once).
 
     Args:
-        dout: (B, T, E). cache: {"ids": (B, T), "vocab_size": V}.
+        dout: (B, T, E). cache: EmbeddingCache(ids (B, T), vocab_size V).
 
     Returns:
         dweight: (V, E).
     """
-    ids = cache["ids"]
+    ids = cache.ids
     embed_dim = dout.shape[-1]
-    dweight = np.zeros((cache["vocab_size"], embed_dim), dtype=dout.dtype)
+    dweight = np.zeros((cache.vocab_size, embed_dim), dtype=dout.dtype)
     np.add.at(dweight, ids.reshape(-1), dout.reshape(-1, embed_dim))
     return dweight

@@ -17,17 +17,17 @@ def lstm_step_backward(dstate, cache):
         dstate: (dh, dc), each (B, H). cache: from lstm_step_forward.
 
     Returns:
-        dx (B, E), (dh_prev, dc_prev) each (B, H), dparams keyed like cache["params"].
+        dx (B, E), (dh_prev, dc_prev) each (B, H), dparams keyed like cache.params.
     """
     dh, dc_next = dstate
-    i, f, g, o = cache["i"], cache["f"], cache["g"], cache["o"]
-    tanh_c, params = cache["tanh_c"], cache["params"]
+    i, f, g, o = cache.i, cache.f, cache.g, cache.o
+    tanh_c, params = cache.tanh_c, cache.params
 
     dc = dc_next + dh * o * (1.0 - tanh_c**2)
     do = dh * tanh_c
     di = dc * g
     dg = dc * i
-    df = dc * cache["c_prev"]
+    df = dc * cache.c_prev
     dc_prev = dc * f
 
     da = np.concatenate(
@@ -35,8 +35,8 @@ def lstm_step_backward(dstate, cache):
     )
     dbias = da.sum(axis=0)
     dparams = {
-        "weight_ih": da.T @ cache["x"],
-        "weight_hh": da.T @ cache["h_prev"],
+        "weight_ih": da.T @ cache.x,
+        "weight_hh": da.T @ cache.h_prev,
         "bias_ih": dbias,
         "bias_hh": dbias.copy(),
     }

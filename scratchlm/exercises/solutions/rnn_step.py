@@ -12,12 +12,12 @@ def rnn_step_backward(dh, cache):
         db_ih    = db_hh = sum_b da        both biases enter a the same way
 
     Args:
-        dh: (B, H). cache: {"x", "h_prev", "h", "params"}.
+        dh: (B, H). cache: RNNStepCache(x, h_prev, h, params).
 
     Returns:
-        dx (B, E), dh_prev (B, H), dparams keyed like cache["params"].
+        dx (B, E), dh_prev (B, H), dparams keyed like cache.params.
     """
-    x, h_prev, h, params = cache["x"], cache["h_prev"], cache["h"], cache["params"]
+    x, h_prev, h, params = cache.x, cache.h_prev, cache.h, cache.params
     da = dh * (1.0 - h**2)
     dbias = da.sum(axis=0)
     dparams = {

@@ -10,15 +10,15 @@ def softmax_cross_entropy_backward(cache, dloss=1.0):
     multiplies by dloss.
 
     Args:
-        cache: {"probs": (B, T, V), "targets": (B, T), "mask": (B, T) float, "count": N}.
+        cache: SoftmaxCrossEntropyCache(probs (B, T, V), targets (B, T), mask (B, T) float, count N).
         dloss: float.
 
     Returns:
         dlogits: (B, T, V).
     """
-    dlogits = cache["probs"].copy()
-    targets = cache["targets"]
+    dlogits = cache.probs.copy()
+    targets = cache.targets
     np.put_along_axis(dlogits, targets[..., None],
                       np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1.0, axis=-1)
-    dlogits *= (cache["mask"] * (dloss / cache["count"]))[..., None]
+    dlogits *= (cache.mask * (dloss / cache.count))[..., None]
     return dlogits

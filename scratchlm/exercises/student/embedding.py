@@ -24,12 +24,12 @@ def embedding_backward(dout, cache):
 
     Args:
         dout: (B, T, E) upstream gradient dL/dout.
-        cache: from embedding_forward: {"ids": (B, T) int, "vocab_size": V}.
+        cache: an EmbeddingCache from embedding_forward: cache.ids (B, T) int, cache.vocab_size V.
 
     Returns:
         dweight: (V, E) gradient of the loss with respect to the embedding matrix W.
     """
     raise NotImplementedError(
-        "write this: build dweight of shape (V, E) from dout and cache['ids'] "
+        "write this: build dweight of shape (V, E) from dout and cache.ids "
         "(rows of ids that never occur get zero gradient)"
     )

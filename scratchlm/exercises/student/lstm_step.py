@@ -27,14 +27,14 @@ def lstm_step_backward(dstate, cache):
 
     Args:
         dstate: (dh, dc), each (B, H): upstream gradients of h and c.
-        cache: from lstm_step_forward: {"x": (B, E), "h_prev", "c_prev", "i", "f", "g", "o",
-            "c", "tanh_c": each (B, H), "params": {"weight_ih": (4H, E), "weight_hh": (4H, H),
-            "bias_ih": (4H,), "bias_hh": (4H,)}}.
+        cache: an LSTMStepCache from lstm_step_forward: cache.x (B, E); cache.h_prev, .c_prev,
+            .i, .f, .g, .o, .tanh_c each (B, H); cache.params {"weight_ih": (4H, E),
+            "weight_hh": (4H, H), "bias_ih": (4H,), "bias_hh": (4H,)}.
 
     Returns:
         dx: (B, E).
         dstate_prev: (dh_prev, dc_prev), each (B, H).
-        dparams: dict with the keys and shapes of cache["params"].
+        dparams: dict with the keys and shapes of cache.params.
     """
     raise NotImplementedError(
         "write this: dc = dc_next + (gradient through h = o * tanh(c)); then the four gate "

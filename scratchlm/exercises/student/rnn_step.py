@@ -23,8 +23,8 @@ def rnn_step_backward(dh, cache):
 
     Args:
         dh: (B, H) upstream gradient dL/dh.
-        cache: from rnn_step_forward: {"x": (B, E), "h_prev": (B, H), "h": (B, H),
-            "params": {"weight_ih": (H, E), "weight_hh": (H, H), "bias_ih": (H,), "bias_hh": (H,)}}.
+        cache: an RNNStepCache from rnn_step_forward: cache.x (B, E), cache.h_prev (B, H), cache.h (B, H),
+            cache.params {"weight_ih": (H, E), "weight_hh": (H, H), "bias_ih": (H,), "bias_hh": (H,)}.
 
     Returns:
         dx: (B, E).

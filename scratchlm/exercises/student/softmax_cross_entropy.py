@@ -20,14 +20,14 @@ def softmax_cross_entropy_backward(cache, dloss=1.0):
     """dJ/dlogits for the mean cross-entropy over the unmasked tokens.
 
     Args:
-        cache: from softmax_cross_entropy_forward: {"probs": (B, T, V), "targets": (B, T) int,
-            "mask": (B, T) float (1.0 counts, 0.0 padding), "count": N}.
+        cache: a SoftmaxCrossEntropyCache from softmax_cross_entropy_forward: cache.probs (B, T, V),
+            cache.targets (B, T) int, cache.mask (B, T) float (1.0 counts, 0.0 padding), cache.count N.
         dloss: float, the upstream gradient of the scalar loss.
 
     Returns:
         dlogits: (B, T, V).
     """
     raise NotImplementedError(
-        "write this: start from cache['probs'], subtract 1 at each target, "
+        "write this: start from cache.probs, subtract 1 at each target, "
         "then apply the mask, the 1/N of the mean and dloss"
     )
