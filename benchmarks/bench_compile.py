@@ -1,11 +1,14 @@
-"""First-use cost of the Numba kernels: compiling them, and loading them from the disk cache.
+"""First-use cost of the numba backend: compiling its kernels, choosing them, and the cached loads.
 
     python benchmarks/bench_compile.py
 
-Runs two fresh Python processes that share an empty, temporary ``NUMBA_CACHE_DIR``. The first
-compiles every kernel in ``scratchlm.kernels.numba_ops`` (for float32 and float64, as a model's
-first training step would); the second finds them in the cache and only loads them. Each process
-reports the seconds of each kernel's first call. Prints a table and writes JSON (``--out``).
+Runs two fresh Python processes that share an empty, temporary ``NUMBA_CACHE_DIR`` and an empty
+choices cache (``SCRATCHLM_CACHE_DIR``). The first compiles every piece in
+``scratchlm.kernels.numba_ops`` and ``rational_tanh`` (for float32 and float64, as a model's
+first training step would; the step product forced to the packed kernel, so that its row is the
+compile alone) and then runs one training step of a small LSTM model, which also measures every
+choice between a Numba piece and NumPy's; the second finds kernels and choices in the caches.
+Each process reports the seconds of each first call. Prints a table and writes JSON (``--out``).
 """
 from __future__ import annotations
 
@@ -21,10 +24,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Runs in the child process: the first call of every kernel on small inputs, timed one by one.
 CHILD = r"""
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 start = time.perf_counter()
-from scratchlm.kernels import numba_ops
+from scratchlm.kernels import numba_ops, packed_matmul, rational_tanh
 import_seconds = time.perf_counter() - start
 rng = np.random.default_rng(0)
 B, H, N, V, E = 4, 5, 6, 7, 3
@@ -35,17 +38,18 @@ def inputs(op, dtype):
         "embedding_scatter_add": (rng.integers(0, V, N), r(N, E), V),
         "cross_entropy_rows_forward": (r(N, V), rng.integers(0, V, N)),
         "cross_entropy_rows_backward": (np.full((N, V), 1.0 / V, dtype), rng.integers(0, V, N), r(N)),
+        "rnn_gates_forward": (r(B, H),),
         "rnn_gates_backward": (r(B, H), r(B, H)),
         "lstm_gates_forward": (r(B, 4 * H), r(B, H)),
         "lstm_gates_backward": (r(B, H), r(B, H), r(B, H), r(B, 4 * H), r(B, H)),
         "gru_gates_forward": (r(B, 3 * H), r(B, 3 * H), r(B, H)),
         "gru_gates_backward": (r(B, H), r(B, H), r(B, 3 * H), r(B, H)),
         "step_matmul_prepare": (r(H, 4 * H),),
-        "step_matmul": (r(B, H), numba_ops.step_matmul_prepare(r(H, 4 * H)), np.empty((B, 4 * H), dtype)),
+        "step_matmul": (r(B, H), packed_matmul.prepare(r(H, 4 * H)), np.empty((B, 4 * H), dtype)),
         "sgd_update": (r(B, H), r(B, H), 0.1),
     }[op]
 
-# A product big enough for the threaded variant of step_matmul (packed_matmul.PARALLEL_MIN_...).
+# A product big enough that the chooser offers the threaded packed kernel (PARALLEL_MIN_...).
 LARGE = (64, 256, 256)
 
 seconds = {}
@@ -55,20 +59,38 @@ for dtype in ("float32", "float64"):
         tick = time.perf_counter()
         kernel(*args)
         seconds[f"{op} {dtype}"] = time.perf_counter() - tick
+    for op, piece in sorted(rational_tanh.PIECES.items()):
+        args = inputs(op, dtype)
+        tick = time.perf_counter()
+        piece(*args)
+        seconds[f"{op}, rational-tanh {dtype}"] = time.perf_counter() - tick
     m, k, n = LARGE
     a, w = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
-    prepared, out = numba_ops.step_matmul_prepare(w), np.empty((m, n), dtype)
+    panels, out = packed_matmul.pack(w), np.empty((m, n), dtype)
     tick = time.perf_counter()
-    numba_ops.step_matmul(a, prepared, out)
+    packed_matmul.matmul(a, panels, out, threaded=True)
     seconds[f"step_matmul, threaded {dtype}"] = time.perf_counter() - tick
-print(json.dumps({"import": import_seconds, "first_calls": seconds}))
+
+# A model's first training step: what is left to compile, and every choice measured (or loaded).
+os.environ.pop("SCRATCHLM_KERNELS")
+from scratchlm import backend
+from scratchlm.models import RNNLM
+backend.use("numba")
+model = RNNLM(30, 32, 128, cell="lstm", seed=0, dtype="float32")
+ids = rng.integers(0, 30, (32, 17))
+tick = time.perf_counter()
+model.loss_and_grads(ids[:, :-1], ids[:, 1:])
+first_step = time.perf_counter() - tick
+print(json.dumps({"import": import_seconds, "first_calls": seconds, "first_lstm_step": first_step}))
 """
 
 
 def run_child(cache_dir: str) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(REPO_ROOT))
-    result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
-                            check=True)
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, SCRATCHLM_CACHE_DIR=cache_dir, PYTHONPATH=str(REPO_ROOT),
+               SCRATCHLM_KERNELS="step_matmul=packed", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"the measuring process failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -86,6 +108,7 @@ def main(argv=None) -> int:
     warm_total = sum(warm["first_calls"].values())
     print(f"{'all kernels':<42}{cold_total:>10.2f}{warm_total:>10.3f}")
     print(f"{'import scratchlm.kernels.numba_ops':<42}{cold['import']:>10.2f}{warm['import']:>10.3f}")
+    print(f"{'first LSTM training step (choices too)':<42}{cold['first_lstm_step']:>10.2f}{warm['first_lstm_step']:>10.3f}")
     report = {"cold": cold, "warm": warm, "cold_total_s": cold_total, "warm_total_s": warm_total}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

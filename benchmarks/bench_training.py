@@ -1,8 +1,9 @@
-"""Training throughput of scratchlm's backends against PyTorch, in one run.
+"""Training throughput of scratchlm's backends against each other and PyTorch, in one run.
 
 One command measures everything and prints a table::
 
-    python benchmarks/bench_training.py                 # the full matrix (tens of minutes)
+    python benchmarks/bench_training.py                 # the full matrix (about 13 minutes on a quiet 2-vCPU machine)
+    python benchmarks/bench_training.py --dtypes float32 --no-memory    # what the targets are about
     python benchmarks/bench_training.py --quick         # a tiny smoke run (seconds)
     python benchmarks/bench_training.py --configs char --cells lstm --dtypes float32
 
@@ -15,19 +16,28 @@ What is measured
   ``backward()`` and ``torch.optim.SGD`` (its default CPU path: oneDNN for float32 LSTM).
 * **Interleaving**: every round times each contestant once, in rotating order, so a slow spell of
   a shared machine hits all of them; a ratio is computed within each round and the median over
-  rounds is reported. Compare ratios, not absolute numbers from different runs.
+  rounds is reported ("vs numpy": against the numpy backend, "vs torch": against PyTorch).
+  Compare ratios, not absolute numbers from different runs.
 * **Threads**: one BLAS/OpenMP thread on every side (``threadpoolctl`` for NumPy's BLAS and
   OpenMP pools, ``numba.set_num_threads(1)`` for the numba backend's parallel loops,
   ``torch.set_num_threads(1)`` for PyTorch). The package itself never fixes a
   thread count; only this benchmark does.
+* **Kernel choices**: the numba backend measures its candidate implementations at first use
+  (scratchlm/kernels/chooser.py). The benchmark gives it an empty, temporary choices cache, so
+  the choices are made under the benchmark's own conditions (one thread) during each
+  contestant's first, uncounted step; the report lists them.
 * **Achieved GFLOP/s**: matrix-multiply FLOPs of one training step (3x the forward matmuls:
   forward, gradient w.r.t. inputs, gradient w.r.t. weights) divided by its time, next to a
   single-thread square-matmul peak measured in the same run.
+* **Targets** (float32): numba >= 1.0x numpy on every config and cell; numba >= 1.0x PyTorch on
+  the LSTM configs; >= 1.2x on the Elman names and char; >= 80% of the matmul peak on the char
+  and ptb-medium LSTM. The report says which were met in this run.
 * **Memory**: peak bytes allocated (``tracemalloc``, which sees NumPy's array buffers) by one
   ``loss_and_grads`` over a long sequence (full BPTT) and by the same sequence cut into windows
   whose state is carried forward (truncated BPTT).
 
-Results are written as JSON (``--out``) as well as printed; docs/benchmarks.md records them.
+Every report records the CPU (model name and vector flags, as lscpu shows them) and the versions.
+Results are written as JSON (``--out``) and Markdown beside it; docs/benchmarks.md records them.
 """
 from __future__ import annotations
 
@@ -38,7 +48,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -50,6 +62,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from scratchlm import backend  # noqa: E402  (after the path fix so a source checkout works)
+from scratchlm.kernels import chooser  # noqa: E402
 
 CELLS = ("rnn", "lstm", "gru")
 GATES_PER_CELL = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -121,6 +134,55 @@ def matmul_peak_gflops(dtype: str, size: int = 1024, min_time: float = 0.5) -> f
         best = min(best, time.perf_counter() - tick)
         calls += 1
     return 2.0 * size**3 / best / 1e9
+
+
+def step_products(config: Config, cell: str) -> list[tuple[int, int, int, int]]:
+    """The matrix products of one training step as (count, M, K, N): M x K times K x N, ``count`` times.
+
+    Per layer: the input product for all steps, T step products, and backward their two
+    partners each (the step product's da W_hh, dW_ih, dW_hh, dx); the decoder and its two.
+    Their FLOPs add up to ``training_flops_per_token`` (tests/test_benchmarks.py checks this).
+    """
+    rows, gates_h, hidden = config.batch * config.steps, GATES_PER_CELL[cell] * config.hidden, config.hidden
+    products = []
+    for layer in range(config.layers):
+        d_in = config.embed if layer == 0 else hidden
+        products += [(1, rows, d_in, gates_h), (config.steps, config.batch, hidden, gates_h),  # forward
+                     (config.steps, config.batch, gates_h, hidden),  # backward step product: da W_hh
+                     (1, gates_h, rows, d_in), (1, gates_h, rows, hidden), (1, rows, gates_h, d_in)]  # dW_ih, dW_hh, dx
+    products += [(1, rows, hidden, config.vocab), (1, rows, config.vocab, hidden), (1, config.vocab, rows, hidden)]
+    return products
+
+
+def matmul_only_seconds(config: Config, cell: str, dtype: str, rounds: int = 3) -> float:
+    """Seconds a training step would take if it did nothing but its matrix products.
+
+    Each product of :func:`step_products` is timed alone, best of ``rounds``: with NumPy's
+    ``matmul`` (OpenBLAS), and the per-step ones also with the packed kernel, keeping the
+    faster, as the numba backend does. The step's matmul FLOPs over this time, divided by the
+    peak, is the largest share of the peak any implementation built on these products can reach.
+    """
+    from scratchlm.kernels import packed_matmul
+
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for count, m, k, n in step_products(config, cell):
+        a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        out = np.empty((m, n), dtype=dtype)
+        ways = [lambda: np.matmul(a, b, out=out)]
+        if count > 1:
+            panels = packed_matmul.pack(b)
+            ways.append(lambda: packed_matmul.matmul(a, panels, out))
+        best = float("inf")
+        for way in ways:
+            way()
+            for _ in range(rounds):
+                tick = time.perf_counter()
+                for _ in range(min(count, 10)):
+                    way()
+                best = min(best, (time.perf_counter() - tick) / min(count, 10))
+        total += count * best
+    return total
 
 
 def random_batch(config: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,10 +306,11 @@ def compare(config: Config, cell: str, dtype: str, backends: list[str], with_tor
             "gflops": flops / step_seconds / 1e9,
             "rounds_ms": [1e3 * s for s in seconds[label]],
         }
-        if with_torch:
-            # Ratio of throughputs within each round (same machine weather), then the median.
-            per_round = [t / s for s, t in zip(seconds[label], seconds["torch"])]
-            row["vs_torch"] = statistics.median(per_round)
+        # Ratios of throughputs within each round (same machine weather), then the median.
+        for reference in ("numpy", "torch"):
+            if reference in seconds:
+                row[f"vs_{reference}"] = statistics.median(
+                    r / s for s, r in zip(seconds[label], seconds[reference]))
         rows.append(row)
     return rows
 
@@ -329,16 +392,52 @@ def pin_one_thread():
     return restore
 
 
+def _ratio(row: dict, key: str) -> str:
+    return f"{row[key]:.2f}x" if key in row else "-"
+
+
 def format_table(rows: list[dict], peaks: dict[str, float]) -> str:
-    header = (f"{'config':<11}{'cell':<6}{'dtype':<9}{'backend':<8}{'tokens/s':>11}{'step ms':>10}"
-              f"{'vs torch':>10}{'GFLOP/s':>9}{'% peak':>8}")
+    header = (f"{'config':<11}{'cell':<6}{'dtype':<9}{'backend':<10}{'tokens/s':>11}{'step ms':>10}"
+              f"{'vs numpy':>10}{'vs torch':>10}{'GFLOP/s':>9}{'% peak':>8}")
     lines = [header, "-" * len(header)]
     for row in rows:
-        ratio = f"{row['vs_torch']:.2f}x" if "vs_torch" in row else "-"
         share = 100.0 * row["gflops"] / peaks[row["dtype"]]
-        lines.append(f"{row['config']:<11}{row['cell']:<6}{row['dtype']:<9}{row['backend']:<8}"
-                     f"{row['tokens_per_s']:>11,.0f}{row['step_ms']:>10.2f}{ratio:>10}"
-                     f"{row['gflops']:>9.1f}{share:>7.0f}%")
+        lines.append(f"{row['config']:<11}{row['cell']:<6}{row['dtype']:<9}{row['backend']:<10}"
+                     f"{row['tokens_per_s']:>11,.0f}{row['step_ms']:>10.2f}{_ratio(row, 'vs_numpy'):>10}"
+                     f"{_ratio(row, 'vs_torch'):>10}{row['gflops']:>9.1f}{share:>7.0f}%")
+    return "\n".join(lines)
+
+
+# (what, rows it applies to, the number, the bound). Only float32 rows of the numba backend count.
+TARGETS = (
+    ("numba >= 1.0x numpy", lambda r: True, "vs_numpy", 1.0),
+    ("numba >= 1.0x PyTorch (LSTM)", lambda r: r["cell"] == "lstm", "vs_torch", 1.0),
+    ("numba >= 1.2x PyTorch (Elman names, char)",
+     lambda r: r["cell"] == "rnn" and r["config"] in ("names", "char"), "vs_torch", 1.2),
+    ("numba >= 80% of the matmul peak (LSTM char, ptb-medium)",
+     lambda r: r["cell"] == "lstm" and r["config"] in ("char", "ptb-medium"), "share_of_peak", 0.8),
+)
+
+
+def check_targets(rows: list[dict], peaks: dict[str, float]) -> list[dict]:
+    """One entry per target and row it applies to: the measured value and whether it is met."""
+    results = []
+    for row in rows:
+        if row["backend"] != "numba" or row["dtype"] != "float32":
+            continue
+        values = dict(row, share_of_peak=row["gflops"] / peaks[row["dtype"]])
+        for what, applies, key, bound in TARGETS:
+            if applies(row) and key in values:
+                results.append({"target": what, "config": row["config"], "cell": row["cell"],
+                                "value": values[key], "bound": bound, "met": values[key] >= bound})
+    return results
+
+
+def format_targets(results: list[dict]) -> str:
+    lines = [f"{'target':<58}{'config':<12}{'cell':<6}{'value':>8}  met"]
+    for t in results:
+        value = f"{100 * t['value']:.0f}%" if t["bound"] < 1 else f"{t['value']:.2f}x"
+        lines.append(f"{t['target']:<58}{t['config']:<12}{t['cell']:<6}{value:>8}  {'yes' if t['met'] else 'NO'}")
     return "\n".join(lines)
 
 
@@ -353,23 +452,39 @@ def format_memory(rows: list[dict]) -> str:
 
 
 def markdown_report(report: dict) -> str:
-    """The throughput and memory tables of a JSON report, as Markdown (for docs/benchmarks.md)."""
+    """The tables of a JSON report, as Markdown (for docs/benchmarks.md)."""
     peaks = report["matmul_peak_gflops"]
+    cpu = report["machine"]["cpu"]
+    flags = ", ".join(f"{flag} {'yes' if present else 'no'}" for flag, present in cpu["flags"].items())
     lines = [
+        f"CPU: {cpu['model']} ({flags}); packed step product: {cpu.get('packed_variant', '-')} tile.",
+        "",
         f"Single-thread matmul peak: float32 {peaks['float32']:.1f} GFLOP/s, float64 "
         f"{peaks['float64']:.1f} GFLOP/s (after the run: float32 "
         f"{report['matmul_peak_gflops_after']['float32']:.1f}, float64 "
         f"{report['matmul_peak_gflops_after']['float64']:.1f}).",
         "",
-        "| config | cell | dtype | backend | tokens/s | step ms | vs torch | GFLOP/s | % of peak |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| config | cell | dtype | backend | tokens/s | step ms | vs numpy | vs torch | GFLOP/s | % of peak |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in report["throughput"]:
-        ratio = f"{row['vs_torch']:.2f}x" if "vs_torch" in row else "-"
         share = 100.0 * row["gflops"] / peaks[row["dtype"]]
         lines.append(f"| {row['config']} | {row['cell']} | {row['dtype']} | {row['backend']} | "
-                     f"{row['tokens_per_s']:,.0f} | {row['step_ms']:.2f} | {ratio} | "
-                     f"{row['gflops']:.1f} | {share:.0f}% |")
+                     f"{row['tokens_per_s']:,.0f} | {row['step_ms']:.2f} | {_ratio(row, 'vs_numpy')} | "
+                     f"{_ratio(row, 'vs_torch')} | {row['gflops']:.1f} | {share:.0f}% |")
+    if report.get("targets"):
+        lines += ["", "| target | config | cell | measured | met |", "| --- | --- | --- | ---: | --- |"]
+        for t in report["targets"]:
+            value = f"{100 * t['value']:.0f}%" if t["bound"] < 1 else f"{t['value']:.2f}x"
+            lines.append(f"| {t['target']} | {t['config']} | {t['cell']} | {value} | {'yes' if t['met'] else 'no'} |")
+    for bound in report.get("matmul_bounds", []):
+        lines += ["", f"{bound['config']} {bound['cell']} {bound['dtype']}: the step's matrix products alone, each "
+                      f"timed by itself, take {bound['matmul_only_ms']:.1f} ms: {bound['gflops']:.1f} GFLOP/s, "
+                      f"{100 * bound['share_of_peak']:.0f}% of the peak, the most a step built on them can reach."]
+    if report.get("choices"):
+        lines += ["", "| op | inputs | choice | why |", "| --- | --- | --- | --- |"]
+        for c in report["choices"]:
+            lines.append(f"| {c['op']} | {c['key']} | {c['name']} | {c['why']} |")
     if report["memory"]:
         lines += ["", "| config | cell | backend | batch x length | window | full BPTT MiB | TBPTT MiB | ratio |",
                   "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
@@ -380,35 +495,25 @@ def markdown_report(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def per_round_ratio(row: dict, baseline: dict) -> float:
-    """Median over rounds of baseline time / row time (> 1: ``row`` is faster than ``baseline``)."""
-    return statistics.median(b / r for r, b in zip(row["rounds_ms"], baseline["rounds_ms"]))
+def describe_cpu() -> dict:
+    """The CPU as lscpu names it, its vector flags, and the packed tile variant Numba compiles here."""
+    info = chooser.cpu_info()
+    cpu = {"model": info["model"], "machine": info["machine"], "flags": info["flags"]}
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
+        cpu["lscpu"] = {name: fields[name].strip() for name in ("Model name", "CPU family", "Model", "CPU(s)")
+                        if name in fields}
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        from scratchlm.kernels import packed_matmul
 
-
-def ratio_summary(reports: list[dict]) -> str:
-    """One Markdown row per (config, cell, dtype): each run's numba and numpy ratios vs PyTorch,
-    and numpy's step time over numba's (all ratios computed within a round, median over rounds)."""
-    header = ["config", "cell", "dtype"]
-    for index in range(1, len(reports) + 1):
-        header += [f"numba/torch run {index}", f"numpy/torch run {index}", f"numpy time / numba time run {index}"]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * 3 + ["---:"] * (len(header) - 3)) + " |"]
-    keyed = [{(r["config"], r["cell"], r["dtype"], r["backend"]): r for r in report["throughput"]}
-             for report in reports]
-    for config, cell, dtype, name in keyed[0]:
-        if name != "numba":
-            continue
-        cells = [config, cell, dtype]
-        for rows in keyed:
-            numba_row = rows.get((config, cell, dtype, "numba"))
-            numpy_row = rows.get((config, cell, dtype, "numpy"))
-            if numba_row is None or numpy_row is None:
-                cells += ["-", "-", "-"]
-                continue
-            cells += [f"{numba_row['vs_torch']:.2f}x" if "vs_torch" in numba_row else "-",
-                      f"{numpy_row['vs_torch']:.2f}x" if "vs_torch" in numpy_row else "-",
-                      f"{per_round_ratio(numba_row, numpy_row):.2f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        cpu["packed_variant"] = packed_matmul.VARIANT.name
+        cpu["numba_cpu"] = packed_matmul.numba_target()[1]
+    except ImportError:
+        pass
+    return cpu
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -433,8 +538,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="where to write the JSON results (and the same tables as .md beside it)")
     parser.add_argument("--render", metavar="JSON",
                         help="measure nothing: print the Markdown tables of an earlier JSON report")
-    parser.add_argument("--summarize", metavar="JSON", nargs="+",
-                        help="measure nothing: print the ratios of one or more JSON reports side by side")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.min_time < 0:
         parser.error("--rounds must be >= 1 and --min-time >= 0")
@@ -451,9 +554,6 @@ def choose(names: str, allowed, what: str) -> list[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.summarize:
-        print(ratio_summary([json.loads(Path(p).read_text()) for p in args.summarize]), end="")
-        return 0
     if args.render:
         print(markdown_report(json.loads(Path(args.render).read_text())), end="")
         return 0
@@ -465,11 +565,19 @@ def main(argv=None) -> int:
     with_torch = torch_available() and not args.no_torch
     previous_backend = backend.name()
     restore_threads = pin_one_thread()
+    previous_cache = os.environ.get("SCRATCHLM_CACHE_DIR")
     try:
-        report = run_benchmarks(args, configs, cells, dtypes, backends, with_torch)
+        with tempfile.TemporaryDirectory(prefix="scratchlm-bench-choices-") as choices_dir:
+            os.environ["SCRATCHLM_CACHE_DIR"] = choices_dir
+            chooser.forget()
+            report = run_benchmarks(args, configs, cells, dtypes, backends, with_torch)
     finally:
         restore_threads()
         backend.use(previous_backend)
+        if previous_cache is None:
+            os.environ.pop("SCRATCHLM_CACHE_DIR", None)
+        else:
+            os.environ["SCRATCHLM_CACHE_DIR"] = previous_cache
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
@@ -496,6 +604,15 @@ def run_benchmarks(args, configs, cells, dtypes, backends, with_torch) -> dict:
                 new_rows = compare(config, cell, dtype, backends, with_torch, rounds, min_time)
                 print(format_table(new_rows, peaks).split("\n", 2)[-1], flush=True)
                 rows.extend(new_rows)
+    # The most a step could reach if only its matrix products took time (for the peak targets).
+    bounds = []
+    for config in configs:
+        if config.name in ("char", "ptb-medium") and "lstm" in cells and "float32" in dtypes:
+            seconds = matmul_only_seconds(config, "lstm", "float32")
+            gflops = training_flops_per_token(config, "lstm") * config.tokens_per_step / seconds / 1e9
+            bounds.append({"config": config.name, "cell": "lstm", "dtype": "float32",
+                           "matmul_only_ms": 1e3 * seconds, "gflops": gflops,
+                           "share_of_peak": gflops / peaks["float32"]})
     # Measured again at the end: if the machine got busier during the run, this shows it.
     peaks_after = {dtype: matmul_peak_gflops(dtype, peak_size, peak_time) for dtype in DTYPES}
 
@@ -507,21 +624,31 @@ def run_benchmarks(args, configs, cells, dtypes, backends, with_torch) -> dict:
             memory.append(bptt_memory(memory_config, "lstm", "float32", backend_name,
                                       memory_length, memory_window))
 
+    targets = check_targets(rows, peaks)
+    choices = [{"op": c.op, "key": c.key, "name": c.name, "why": c.explain()} for c in chooser.decisions()]
     print()
     print(format_table(rows, peaks))
+    if targets:
+        print()
+        print(format_targets(targets))
+    for bound in bounds:
+        print(f"{bound['config']} {bound['cell']} {bound['dtype']}: its matrix products alone take "
+              f"{bound['matmul_only_ms']:.1f} ms per step, {bound['gflops']:.1f} GFLOP/s = "
+              f"{100 * bound['share_of_peak']:.0f}% of the peak: the most any step built on them can reach")
     if memory:
         print()
         print("peak memory of one training step over a long sequence (tracemalloc):")
         print(format_memory(memory))
     return {
-        "machine": {"python": platform.python_version(), "processor": platform.processor(),
+        "machine": {"cpu": describe_cpu(), "python": platform.python_version(),
                     "cpu_count": os.cpu_count(), "numpy": np.__version__,
                     "numba": _version("numba"), "torch": _version("torch") if with_torch else None},
         "settings": {"quick": args.quick, "rounds": rounds, "min_time": min_time,
                      "threads": 1, "learning_rate": LEARNING_RATE},
         "matmul_peak_gflops": peaks, "matmul_peak_gflops_after": peaks_after,
-        "throughput": rows, "memory": memory,
+        "throughput": rows, "targets": targets, "matmul_bounds": bounds, "choices": choices, "memory": memory,
     }
+
 
 
 def _version(module_name: str) -> str | None:

@@ -22,6 +22,7 @@ COMMANDS = {
     "eval": ("scratchlm.commands.evaluate", "perplexity and bits per token of a checkpoint on a text file"),
     "ngram": ("scratchlm.commands.ngram", "fit an n-gram model (any smoothing method) on a text file and print its perplexity"),
     "exercise": ("scratchlm.commands.exercise", "gradient-checking exercises: list, copy the templates, check a solution"),
+    "backends": ("scratchlm.commands.backends", "the backends and CPU here, and which implementation each op runs and why"),
 }
 
 

@@ -34,8 +34,12 @@ version in ``numpy_pieces.py`` / ``step_matmul.py``:
     step_matmul_prepare, step_matmul     the per-step product h_{t-1} W_hh^T and da_t W_hh
     embedding_scatter_add, cross_entropy_rows_forward / _backward, sgd_update
 
-:func:`pieces` is the one place that decides which implementation of each piece runs: today the
-backend's own (``numba_ops.PIECES``, ``cupy_ops.PIECES``) where it has one, NumPy's otherwise.
+:func:`pieces` is the one place that decides which implementation of each piece runs: under
+"cupy" the backend's own (``cupy_ops.PIECES``) where it has one, NumPy's otherwise; under "numba"
+the fastest of the Numba pieces (``numba_ops.PIECES``, ``rational_tanh.PIECES``) and NumPy's,
+measured on this machine for the dtype and shape at hand (``chooser.py``; ``scratchlm
+backends`` shows the choices, ``SCRATCHLM_KERNELS`` forces them), so the numba backend is never
+slower than the numpy one piece by piece.
 """
 from __future__ import annotations
 
@@ -88,15 +92,25 @@ def ops(backend_name: str) -> dict[str, Callable]:
 def pieces(backend_name: str) -> dict[str, Callable]:
     """Piece name -> the implementation the engine runs under ``backend_name``.
 
-    The backend's own piece where it has one, NumPy's otherwise. Tables are built once per
-    backend (importing numba or cupy only when that backend is asked for).
+    The backend's own piece where it has one (under "numba": the fastest, measured, of its
+    versions and NumPy's), NumPy's otherwise. Tables are built once per backend (importing numba or cupy only
+    when that backend is asked for).
     """
     table = _piece_tables.get(backend_name)
     if table is None:
         from scratchlm.kernels import numpy_pieces
 
         table = dict(numpy_pieces.PIECES)
-        if backend_name in _PIECE_MODULES:
+        if backend_name == "numba":
+            from scratchlm.kernels import chooser, numba_ops, rational_tanh
+
+            # Each piece runs the fastest of its Numba versions and NumPy's, measured on this
+            # machine for the dtype and shape at hand (kernels/chooser.py); the step product
+            # chooses between BLAS and its packed kernel itself (its prepared weight is its own).
+            table = chooser.fastest_pieces(
+                {"numba": numba_ops.PIECES, "rational-tanh": rational_tanh.PIECES, "numpy": numpy_pieces.PIECES},
+                in_place=("sgd_update",), keep=("step_matmul_prepare", "step_matmul"))
+        elif backend_name in _PIECE_MODULES:
             table.update(importlib.import_module(_PIECE_MODULES[backend_name]).PIECES)
         _piece_tables[backend_name] = table
     return table

@@ -15,9 +15,9 @@ What changes is how the work is scheduled, following what was measured on the be
   loop reads each input once and writes each output once, where the reference makes a
   temporary array for every ``*`` and ``-``.
 * **The recurrent step's product has a kernel of its own.** BLAS repacks the weight at every
-  call; with a batch of rows that costs a third of the step's product. ``step_matmul_prepare``
-  packs W_hh once per sequence and ``step_matmul`` multiplies by the packed panels
-  (scratchlm/kernels/packed_matmul.py).
+  call; with a batch of rows that can cost a third of the step's product. ``step_matmul_prepare``
+  keeps W_hh ready for both BLAS and a packed tile kernel fitted to the CPU, and ``step_matmul``
+  runs whichever measured faster for the shape (scratchlm/kernels/packed_matmul.py).
 * **Same arithmetic, same order.** The loops repeat the reference's operations in the reference's
   order and in the arrays' own precision (``one`` below is 1 in the array dtype, so float32
   math stays float32, as it does in NumPy). Numba does not contract ``a * b + c`` into a fused
@@ -35,7 +35,7 @@ import numba
 import numpy as np
 
 from scratchlm.kernels import packed_matmul
-from scratchlm.kernels.results import check_out, out_arrays
+from scratchlm.kernels.results import out_arrays
 
 SUPPORTED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 
@@ -344,45 +344,6 @@ def gru_gates_backward(dh, h_prev, gates, ah_n):
 
 
 # --------------------------------------------------------------------------------------------
-# The recurrent step's product, with the weight packed once per sequence
-# --------------------------------------------------------------------------------------------
-
-
-class PackedWeight:
-    """A (K, N) matrix packed into column panels (scratchlm/kernels/packed_matmul.py)."""
-
-    def __init__(self, weight):
-        _one(weight)
-        self.shape = tuple(weight.shape)
-        self.dtype = weight.dtype
-        self.panels = packed_matmul.pack(weight)
-
-
-def step_matmul_prepare(weight):
-    """Piece "step_matmul_prepare": pack W once; every step then reads the packed panels."""
-    return PackedWeight(weight)
-
-
-def step_matmul(x, prepared, out):
-    """Piece "step_matmul": out = x @ W with W packed by step_matmul_prepare.
-
-    The shapes are checked here, before the loops run (they do not check bounds).
-    """
-    if not isinstance(prepared, PackedWeight):
-        raise TypeError(f"step_matmul needs the result of the numba step_matmul_prepare, got {type(prepared).__name__}")
-    rows_k, columns = prepared.shape
-    if x.ndim != 2 or x.shape[1] != rows_k or x.dtype != prepared.dtype:
-        raise ValueError(f"step_matmul: x must be a (B, {rows_k}) {prepared.dtype} array, got shape "
-                         f"{x.shape} and dtype {x.dtype}")
-    check_out((out,), [(x.shape[0], columns)], prepared.dtype, "step_matmul")
-    target = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
-    packed_matmul.matmul(np.ascontiguousarray(x), prepared.panels, columns, target)
-    if target is not out:
-        out[...] = target
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 # The plain SGD update, in one pass
 # --------------------------------------------------------------------------------------------
 
@@ -416,7 +377,8 @@ PIECES = {
     "lstm_gates_backward": lstm_gates_backward,
     "gru_gates_forward": gru_gates_forward,
     "gru_gates_backward": gru_gates_backward,
-    "step_matmul_prepare": step_matmul_prepare,
-    "step_matmul": step_matmul,
+    # The step product: BLAS's or the packed tile kernel's, whichever measured faster for the shape.
+    "step_matmul_prepare": packed_matmul.prepare,
+    "step_matmul": packed_matmul.step_product,
     "sgd_update": sgd_update,
 }
