@@ -37,6 +37,7 @@ import numpy as np
 
 from scratchlm import gradcheck
 from scratchlm.exercises import cases, values
+from scratchlm.exercises.caches import SoftmaxCrossEntropyCache
 from scratchlm.exercises.cases import AnswerShapeError, Problem
 
 TOLERANCES = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-3, np.dtype(np.float16): 3e-2}
@@ -281,12 +282,10 @@ def evaluate(exercise: str, posed: list[Problem], outcomes: list) -> Report:
                 found = find_mistake(problem, answer, reference, results)
                 if found is not None:
                     report.mistake, report.hint = found.name, found.hint
-            if report.hint is None and graph_note:
-                report.hint = graph_note
             break
     if report.hint is None:
         notes = [note for r in report.results for note in r.notes]
-        report.hint = notes[0] if notes else (
+        report.hint = " ".join(([notes[0]] if notes else []) + ([graph_note] if graph_note else [])) or (
             "compare your value with the right one at the worst entry, and check each operation on the "
             "path from the output back to it.")
     return report
@@ -447,7 +446,7 @@ def scale_words(problem: Problem) -> dict:
     if dloss is not None:
         words.setdefault(1.0 / dloss, f"1/dloss: dloss (= {dloss}) is ignored; by the chain rule, multiply by it")
         words.setdefault(dloss, f"dloss: you multiplied by dloss (= {dloss}) twice")
-    count = getattr(cache, "count", None)
+    count = cache.count if isinstance(cache, SoftmaxCrossEntropyCache) else None
     if count is not None:
         words.setdefault(float(count), f"N: not divided by the token count N = {count:g} (the loss is a mean)")
         if "B" in sizes:
