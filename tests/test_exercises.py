@@ -7,6 +7,7 @@ The worked solutions live outside the package, in the repository's solutions/ fo
 """
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -114,7 +115,11 @@ def test_the_package_holds_no_solution():
 
 def test_a_built_wheel_holds_no_solution(tmp_path):
     pytest.importorskip("setuptools")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", str(ROOT),
+    # Built from a copy, so that no build/ folder of an earlier build can leave stale files in it.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__",
+                                                                "runs", "notebooks", "benchmarks"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", str(source),
                            "-w", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     (wheel,) = tmp_path.glob("scratchlm-*.whl")
@@ -513,3 +518,379 @@ def test_command_reports_unimportable_files(tmp_path, capsys):
     assert main(["exercise", "check", "rnn_step_backward", str(broken)]) == 1
     assert "could not import" in capsys.readouterr().out
     assert main(["exercise", "check", "rnn_step_backward", str(tmp_path / "missing.py")]) == 2
+
+
+# --- the mistakes added with the new exercises, and the false passes of the old checker ----------------
+
+def embedding_loop_to_v_minus_1(dout, cache):
+    dweight = np.zeros((cache.vocab_size, dout.shape[-1]))
+    for v in range(cache.vocab_size - 1):
+        dweight[v] = dout[cache.ids == v].sum(axis=0)
+    return dweight
+
+
+def embedding_e_from_the_batch_axis(dout, cache):
+    dweight = np.zeros((cache.vocab_size, dout.shape[0]))  # E taken from the batch axis
+    np.add.at(dweight, cache.ids.reshape(-1), dout.reshape(-1, dout.shape[0]))
+    return dweight
+
+
+def test_embedding_last_id_left_out():
+    report = exercises.check("embedding_backward", embedding_loop_to_v_minus_1)
+    assert report.mistake == "last id left out" and "range(V)" in report.hint
+
+
+def test_embedding_size_from_the_wrong_axis_fails():
+    report = exercises.check("embedding_backward", embedding_e_from_the_batch_axis)
+    assert not report.passed
+
+
+def softmax_mask_on_onehot_only(cache, dloss=1.0):
+    probs, onehot, mask = _softmax_parts(cache)
+    return dloss * (probs - onehot * mask) / cache.count
+
+
+def test_softmax_mask_on_the_onehot_only():
+    report = exercises.check("softmax_cross_entropy_backward", softmax_mask_on_onehot_only)
+    assert report.mistake == "mask applied to the one-hot only", str(report)
+
+
+@pytest.mark.parametrize("derivative, mistake", [
+    (lambda dh, h: dh * h * (1 - h), "tanh derivative written h(1 - h)"),
+])
+def test_rnn_step_sigmoid_style_derivative(derivative, mistake):
+    report = exercises.check("rnn_step_backward", lambda dh, cache: _rnn_step(dh, cache, da_of=derivative))
+    assert report.mistake == mistake, str(report)
+
+
+def rnn_one_minus_a_squared(dh, cache):
+    p = cache.params
+    a = cache.x @ p["weight_ih"].T + p["bias_ih"] + cache.h_prev @ p["weight_hh"].T + p["bias_hh"]
+    return _rnn_step(dh, cache, da_of=lambda dh, h: dh * (1 - a**2))
+
+
+def rnn_h_for_h_prev(dh, cache):
+    dx, dh_prev, dparams = _rnn_step(dh, cache)
+    dparams["weight_hh"] = (dh * (1 - cache.h**2)).T @ cache.h
+    return dx, dh_prev, dparams
+
+
+def test_rnn_step_one_minus_a_squared_and_h_for_h_prev():
+    assert exercises.check("rnn_step_backward", rnn_one_minus_a_squared).mistake == "tanh derivative written 1 - a**2"
+    report = exercises.check("rnn_step_backward", rnn_h_for_h_prev)
+    assert report.mistake == "h_t used for h_{t-1}" and "cache.h_prev" in report.hint
+
+
+def test_rnn_step_unknown_mistake_is_localised_in_the_graph():
+    report = exercises.check("rnn_step_backward", lambda dh, cache: _rnn_step(dh, cache, da_of=lambda d, h: d * (1 - h**3)))
+    assert report.mistake is None
+    assert "the error is upstream of the matrix products, in da" in report.hint
+
+
+def bptt_forwards(dhs, dh_last, cache):
+    step = solution("rnn_step_backward")
+    steps = cache.steps
+    dx = np.zeros(dhs.shape[:2] + steps[0].x.shape[1:])
+    grads = {k: np.zeros_like(v) for k, v in steps[0].params.items()}
+    carried = dh_last
+    for t in range(len(steps)):  # forwards: the mistake
+        dx[:, t], carried, g = step(dhs[:, t] + carried, steps[t])
+        for k in grads:
+            grads[k] += g[k]
+    return dx, carried, grads
+
+
+def bptt_dh_last_every_step(dhs, dh_last, cache):
+    step = solution("rnn_step_backward")
+    steps = cache.steps
+    dx = np.zeros(dhs.shape[:2] + steps[0].x.shape[1:])
+    grads = {k: np.zeros_like(v) for k, v in steps[0].params.items()}
+    carried = np.zeros_like(dh_last)
+    for t in reversed(range(len(steps))):
+        dx[:, t], carried, g = step(dhs[:, t] + carried + dh_last, steps[t])
+        for k in grads:
+            grads[k] += g[k]
+    return dx, carried, grads
+
+
+def bptt_h_for_t(dhs, dh_last, cache):
+    step = solution("rnn_step_backward")
+    steps = cache.steps
+    hidden = dh_last.shape[1]  # H where T was meant
+    dx = np.zeros(dhs.shape[:2] + steps[0].x.shape[1:])
+    grads = {k: np.zeros_like(v) for k, v in steps[0].params.items()}
+    carried = dh_last
+    for t in reversed(range(min(hidden, len(steps)))):
+        dx[:, t], carried, g = step(dhs[:, t] + carried, steps[t])
+        for k in grads:
+            grads[k] += g[k]
+    return dx, carried, grads
+
+
+def test_bptt_forwards_and_dh_last_every_step():
+    report = exercises.check("rnn_backward", bptt_forwards)
+    assert report.mistake == "loop run forwards in time", str(report)
+    report = exercises.check("rnn_backward", bptt_dh_last_every_step)
+    assert report.mistake == "dh_last added at every step", str(report)
+
+
+def test_bptt_with_h_where_t_was_meant_fails():
+    assert not exercises.check("rnn_backward", bptt_h_for_t).passed
+
+
+def test_bptt_time_localisation():
+    report = exercises.check("rnn_backward", lambda a, b, c: _bptt(a, b, c, carry=False))
+    assert "dx is right at t >= 5 and wrong at t <= 4: each step's own gradient is right, so look at the " \
+           "gradient you carry back" in str(report)
+
+
+def test_lstm_sigmoid_derivative_of_an_activated_gate():
+    wrong = lambda dstate, cache: _lstm_step(dstate, cache, sigmoid_local=lambda s: forward_sigmoid(s) * (1 - forward_sigmoid(s)))  # noqa: E731
+    report = exercises.check("lstm_step_backward", wrong)
+    assert report.mistake == "sigmoid derivative of an activated gate", str(report)
+
+
+def forward_sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+@pytest.mark.parametrize("order", ["oifg", "gifo", "fgio"])
+def test_lstm_any_permutation_of_the_gate_blocks(order):
+    report = exercises.check("lstm_step_backward", lambda dstate, cache: _lstm_step(dstate, cache, order=order))
+    assert report.mistake == f"gate blocks in the order {', '.join(order)}", str(report)
+
+
+def lstm_step_float32_da(dstate, cache):
+    """A correct LSTM step that keeps da in float32: accepted, and no mistake is named."""
+    dh, dc_next = dstate
+    i, f, g, o, tanh_c = cache.i, cache.f, cache.g, cache.o, cache.tanh_c
+    dc = dc_next + dh * o * (1 - tanh_c**2)
+    da = np.empty((dh.shape[0], 4 * dh.shape[1]), dtype=np.float32)
+    H = dh.shape[1]
+    da[:, :H], da[:, H:2 * H] = dc * g * i * (1 - i), dc * cache.c_prev * f * (1 - f)
+    da[:, 2 * H:3 * H], da[:, 3 * H:] = dc * i * (1 - g**2), dh * tanh_c * o * (1 - o)
+    p = cache.params
+    dparams = {"weight_ih": da.T @ cache.x.astype(np.float32), "weight_hh": da.T @ cache.h_prev.astype(np.float32),
+               "bias_ih": da.sum(0), "bias_hh": da.sum(0)}
+    return da @ p["weight_ih"].astype(np.float32), (da @ p["weight_hh"].astype(np.float32), dc * f), dparams
+
+
+def test_float32_work_is_accepted_without_a_wrong_hint():
+    for seed in range(6):
+        report = exercises.check("lstm_step_backward", lstm_step_float32_da, seed=seed)
+        assert report.passed, str(report)
+
+
+def test_integer_gradient_is_named():
+    def integer_dweight(dout, cache):
+        dweight = np.zeros((cache.vocab_size, dout.shape[-1]), dtype=np.int64)
+        np.add.at(dweight, cache.ids.reshape(-1), dout.reshape(-1, dout.shape[-1]).astype(np.int64))
+        return dweight
+
+    assert "your dweight is int64" in str(exercises.check("embedding_backward", integer_dweight))
+
+
+def lstm_sequence_without_dc_carry(dhs, dstate_last, cache):
+    step = solution("lstm_step_backward")
+    dh, dc = dstate_last
+    dx = np.zeros(dhs.shape[:2] + cache.steps[0].x.shape[1:])
+    grads = {k: np.zeros_like(v) for k, v in cache.steps[0].params.items()}
+    for t in reversed(range(len(cache.steps))):
+        dx[:, t], (dh, dc_prev), g = step((dhs[:, t] + dh, dc), cache.steps[t])
+        dc = np.zeros_like(dc)  # the mistake: the cell gradient is not carried
+        for k in grads:
+            grads[k] += g[k]
+    return dx, (dh, dc_prev), grads
+
+
+def test_lstm_sequence_cell_gradient_not_carried():
+    report = exercises.check("lstm_backward", lstm_sequence_without_dc_carry)
+    assert report.mistake == "cell gradient not carried back", str(report)
+
+
+def _gru(dh, cache, *, swap_z=False, direct=True, reset=True, order="rzn"):
+    r, z, n, hn, p = cache.r, cache.z, cache.n, cache.hn, cache.params
+    dn, dz = (dh * z, dh * (n - cache.h_prev)) if swap_z else (dh * (1 - z), dh * (cache.h_prev - n))
+    dan = dn * (1 - n**2)
+    blocks_x = {"r": dan * hn * r * (1 - r), "z": dz * z * (1 - z), "n": dan}
+    blocks_h = dict(blocks_x, n=dan * r if reset else dan)
+    dax = np.concatenate([blocks_x[k] for k in order], axis=1)
+    dah = np.concatenate([blocks_h[k] for k in order], axis=1)
+    grads = {"weight_ih": dax.T @ cache.x, "weight_hh": dah.T @ cache.h_prev, "bias_ih": dax.sum(0), "bias_hh": dah.sum(0)}
+    return dax @ p["weight_ih"], (dh * z if direct else 0) + dah @ p["weight_hh"], grads
+
+
+@pytest.mark.parametrize("flags, mistake", [
+    (dict(swap_z=True), "z and 1 - z swapped"),
+    (dict(direct=False), "direct path to h_prev forgotten"),
+    (dict(reset=False), "reset gate not applied to the recurrent part"),
+    (dict(order="zrn"), "gate blocks in the order z, r, n"),
+])
+def test_gru_mistakes(flags, mistake):
+    report = exercises.check("gru_step_backward", lambda dh, cache: _gru(dh, cache, **flags))
+    assert report.mistake == mistake, str(report)
+
+
+def test_affine_scale_factor_in_words():
+    def divided_by_batch(dy, cache):
+        dx, dw, db = solution("affine_backward")(dy, cache)
+        return dx, dw / dy.shape[0], db
+    report = exercises.check("affine_backward", divided_by_batch)
+    assert "1/B: you divided by the batch size B = 3" in str(report)
+
+
+def test_pickled_answer_for_the_default_seed_fails():
+    problem = cases.problems("rnn_step_backward", seed=0)[0]
+    dx, dh_prev, dparams = solution("rnn_step_backward")(*problem.arguments())
+    report = exercises.check("rnn_step_backward", lambda dh, cache: (dx, dh_prev, dparams))
+    assert not report.passed
+
+
+def test_wrapping_the_library_layer_is_not_accepted():
+    from scratchlm.layers import rnn as rnn_layer
+
+    def wraps_the_layer(dh, cache):
+        _, library_cache = rnn_layer.rnn_step_forward(cache.x, cache.h_prev, cache.params)
+        return rnn_layer.rnn_step_backward(dh, library_cache)
+
+    report = exercises.check("rnn_step_backward", wraps_the_layer)
+    assert not report.passed and "calls scratchlm's own scratchlm.layers.rnn.rnn_step" in str(report)
+
+
+# --- the value and sampling exercises catch their usual mistakes -------------------------------------
+
+def test_value_exercises_catch_wrong_answers():
+    windows = lambda ids, b, bptt: [(i, i) for i, _ in solution("stream_windows")(ids, b, bptt)]  # noqa: E731
+    assert not exercises.check("stream_windows", windows).passed
+    def unpadded(sentences, n):
+        counts = {}
+        for s in sentences:
+            for start in range(len(s) - n + 1):
+                counts[tuple(s[start:start + n])] = counts.get(tuple(s[start:start + n]), 0) + 1
+        return counts
+
+    report = exercises.check("count_ngrams", unpadded)
+    assert not report.passed and "padding <s> ... </s>" in str(report)
+    no_end = lambda counts, k: (counts + k) / (counts.sum(1, keepdims=True) + k * (counts.shape[1] - 1))  # noqa: E731
+    assert not exercises.check("add_k_probs", no_end).passed
+
+    def perplexity_counting_bos(model, sentences):
+        import math
+        ppl = solution("perplexity")(model, sentences)
+        n = sum(len(s) + 1 for s in sentences)
+        return math.exp(math.log(ppl) * n / (n + len(sentences)))
+
+    assert not exercises.check("perplexity", perplexity_counting_bos).passed
+
+
+def test_sampling_is_checked_on_its_distribution():
+    assert exercises.check("sample_tokens", solution("sample_tokens"), seed=3).passed
+    argmax = lambda probs, rng: probs.argmax(axis=1)  # noqa: E731
+    report = exercises.check("sample_tokens", argmax)
+    assert not report.passed and "chi-square" in str(report)
+
+    def never_last(probs, rng):
+        cdf = np.cumsum(probs[:, :-1], axis=1)
+        u = rng.random((len(probs), 1)) * cdf[:, -1:]
+        return (cdf <= u).sum(axis=1)
+
+    assert not exercises.check("sample_tokens", never_last).passed
+
+
+def test_top_k_and_top_p_follow_hugging_face_at_ties_and_boundaries():
+    right = solution("filter_probs")
+
+    def exactly_k(logits, temperature, top_k, top_p):
+        probs = right(logits, temperature, None, None)
+        if top_k is not None:
+            dropped = np.argsort(-probs, axis=1, kind="stable")[:, top_k:]  # exactly k: ties with the k-th lost
+            np.put_along_axis(probs, dropped, 0.0, axis=1)
+            probs /= probs.sum(axis=1, keepdims=True)
+        return right(np.log(np.maximum(probs, 1e-300)), 1.0, None, top_p) if top_p is not None else probs
+
+    def rounding_tolerance(logits, temperature, top_k, top_p):
+        probs = right(logits, temperature, top_k, None)
+        if top_p is not None:  # 0.5 + 0.2 + 0.2 "reaches" 0.9 up to rounding: drops the fourth token
+            order = np.argsort(-probs, axis=1, kind="stable")
+            ranked = np.take_along_axis(probs, order, axis=1)
+            keep = np.zeros_like(probs, dtype=bool)
+            np.put_along_axis(keep, order, np.cumsum(ranked, axis=1) - ranked < top_p * (1 - 1e-9), axis=1)
+            probs = np.where(keep, probs, 0.0)
+            probs /= probs.sum(axis=1, keepdims=True)
+        return probs
+
+    assert exercises.check("filter_probs", right).passed
+    report = exercises.check("filter_probs", exactly_k)
+    assert not report.passed and "top_k = 2" in str(report)
+    report = exercises.check("filter_probs", rounding_tolerance)
+    assert not report.passed and "top_p = 0.9" in str(report)
+
+
+def test_beam_search_must_narrow_the_beam():
+    def never_narrows(model, beam_width, max_len):
+        state = model.start(1)
+        live, scores, finished = [[]], np.zeros(1), []
+        for step in range(max_len):
+            cand = scores[:, None] + model.log_probs(state)
+            best = np.argsort(-cand.ravel(), kind="stable")[:beam_width]  # all beam_width slots every step
+            rows, tokens = np.divmod(best, cand.shape[1])
+            keep = [(r, t, cand[r, t]) for r, t in zip(rows, tokens)]
+            finished += [(live[r], float(s)) for r, t, s in keep if t == model.eos_id]
+            keep = [(r, t, s) for r, t, s in keep if t != model.eos_id]
+            live = [live[r] + [int(t)] for r, t, _ in keep]
+            scores = np.array([s for *_, s in keep])
+            if not live or step + 1 == max_len:
+                break
+            state = model.advance(model.select(state, np.array([r for r, *_ in keep])), np.array([t for _, t, _ in keep]))
+        return sorted(finished + list(zip(live, map(float, scores))), key=lambda h: -h[1])[:beam_width]
+
+    assert not exercises.check("beam_search", never_narrows).passed
+
+
+# --- grading in separate processes -------------------------------------------------------------------
+
+def test_grade_folder_survives_hostile_submissions(tmp_path):
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    alice.mkdir()
+    bob.mkdir()
+    (alice / "rnn_step.py").write_text((SOLUTIONS / "rnn_step.py").read_text())
+    (bob / "rnn_step.py").write_text(
+        "import os, json\n"
+        "def rnn_step_forward(x, h_prev, params):\n"
+        "    print(json.dumps({'status': 'ok', 'score': 1}))\n"
+        "    os._exit(0)\n"
+        "def rnn_step_backward(dh, cache):\n"
+        "    from solutions.rnn_step import rnn_step_backward\n"
+        "    return rnn_step_backward(dh, cache)\n")
+    (bob / "clipping.py").write_text("def clip_grad_norm(grads, max_norm):\n    while True:\n        pass\n")
+    done = subprocess.run([sys.executable, "-m", "scratchlm", "exercise", "grade", str(tmp_path), "--json",
+                           "--timeout", "8", "--exercise", "rnn_step_forward", "--exercise", "rnn_step_backward",
+                           "--exercise", "clip_grad_norm", "--seed", "1234"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    grades = json.loads(done.stdout)
+    assert grades["exercises"] == ["rnn_step_forward", "rnn_step_backward", "clip_grad_norm"]
+    a, b = grades["students"]["alice"], grades["students"]["bob"]
+    assert a["exercises"]["rnn_step_forward"]["passed"] and a["exercises"]["rnn_step_backward"]["score"] == 1.0
+    assert a["exercises"]["clip_grad_norm"]["status"] == "missing" and a["total"] == 2.0
+    assert set(a["exercises"]["rnn_step_backward"]["parts"]) == {"dx", "dh_prev", "dweight_ih", "dweight_hh",
+                                                                 "dbias_ih", "dbias_hh"}
+    assert b["total"] == 0.0
+    assert "ended" in b["exercises"]["rnn_step_forward"]["error"]
+    assert "solutions" in b["exercises"]["rnn_step_backward"]["error"]
+    assert "did not finish within 8 s" in b["exercises"]["clip_grad_norm"]["error"]
+
+
+def test_check_file_gives_a_score_and_json(tmp_path, capsys):
+    from scratchlm.cli import main
+
+    path = tmp_path / "gru_step.py"
+    text = (SOLUTIONS / "gru_step.py").read_text().replace("dh * z + dah", "dah")  # the direct path forgotten
+    path.write_text(text)
+    assert main(["exercise", "check", str(path), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["max"] == 2 and 1.0 < result["score"] < 2.0
+    backward = result["exercises"][1]
+    assert backward["mistake"] == "direct path to h_prev forgotten"
+    assert 0 < backward["score"] < 1 and backward["parts"]["dx"] is True and backward["parts"]["dh_prev"] is False

@@ -263,7 +263,7 @@ def evaluate(exercise: str, posed: list[Problem], outcomes: list) -> Report:
         per_problem.append((problem, answer, reference, results))
 
     merged = []
-    for name in per_problem[0][3]:
+    for name in dict.fromkeys(name for *_, res in per_problem for name in res):
         failing = [(p, a, ref, res[name]) for p, a, ref, res in per_problem if name in res and not res[name].right]
         if failing:
             merged.append(failing[0][3])
