@@ -89,7 +89,8 @@ def test_at_least_eighteen_exercises_with_templates_and_solutions():
 
 def test_copy_templates_keeps_existing_work(tmp_path):
     paths = exercises.copy_templates(tmp_path)
-    assert sorted(p.name for p in paths) == sorted({e.module + ".py" for e in exercises.EXERCISES.values()})
+    assert sorted(p.name for p in paths) == sorted({e.module + ".py" for e in exercises.EXERCISES.values()}
+                                                   | {exercises.PYTEST_FILE})
     (tmp_path / "rnn_step.py").write_text("# my work\n")
     exercises.copy_templates(tmp_path)
     assert (tmp_path / "rnn_step.py").read_text() == "# my work\n"
@@ -894,3 +895,44 @@ def test_check_file_gives_a_score_and_json(tmp_path, capsys):
     backward = result["exercises"][1]
     assert backward["mistake"] == "direct path to h_prev forgotten"
     assert 0 < backward["score"] < 1 and backward["parts"]["dx"] is True and backward["parts"]["dh_prev"] is False
+
+
+def test_plain_pytest_checks_a_students_folder(tmp_path):
+    exercises.copy_templates(tmp_path)
+    for path in tmp_path.glob("*.py"):
+        if path.name not in ("clipping.py", exercises.PYTEST_FILE):
+            path.unlink()
+    (tmp_path / "clipping.py").write_text((SOLUTIONS / "clipping.py").read_text())
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert "1 passed" in done.stdout, done.stdout[-2000:]
+
+
+def test_nbgrader_assignment_notebooks(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    sys.path.insert(0, str(SOLUTIONS))
+    make_nbgrader = importlib.import_module("make_nbgrader")
+    source = make_nbgrader.write_assignment(tmp_path, "hw")
+    release = make_nbgrader.write_assignment(tmp_path, "hw", release=True)
+    graded = set()
+    for path in source + release:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        for cell in notebook.cells:
+            meta = cell.metadata["nbgrader"]
+            assert meta["schema_version"] == 3 and {"grade", "grade_id", "locked", "solution"} <= set(meta)
+            if meta["grade"]:
+                assert meta["locked"] and not meta["solution"] and meta["points"] == 1
+                graded.add(meta["grade_id"])
+            if meta["solution"]:
+                assert not meta["locked"] and not meta["grade"]
+                assert ("### BEGIN SOLUTION" in cell.source) == (path in source)
+            if path in release:
+                assert "HIDDEN TESTS" not in cell.source
+    assert graded == {f"{name}-check" for name in exercises.EXERCISES}
+    # the teacher's version passes its own tests (one small notebook, run for real)
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    notebook = nbformat.read(tmp_path / "source" / "hw" / "clipping.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()

@@ -92,11 +92,37 @@ def template(exercise: str):
     return getattr(importlib.import_module(f"scratchlm.exercises.student.{entry.module}"), entry.function)
 
 
+PYTEST_FILE = "test_my_exercises.py"
+PYTEST_SOURCE = '''"""Checks every exercise whose template file is in this folder; run ``pytest`` here.
+
+Each exercise runs in a process of its own (as ``scratchlm exercise check`` does); a failing
+test prints the checker's report.
+"""
+from pathlib import Path
+
+import pytest
+
+from scratchlm.exercises import EXERCISES
+from scratchlm.exercises.sandbox import run_exercise
+
+HERE = Path(__file__).resolve().parent
+PRESENT = [name for name, entry in EXERCISES.items() if (HERE / f"{entry.module}.py").is_file()]
+
+
+@pytest.mark.parametrize("exercise", PRESENT)
+def test_exercise(exercise):
+    entry = EXERCISES[exercise]
+    report = run_exercise(HERE / f"{entry.module}.py", exercise, entry.function)
+    assert report.passed, str(report)
+'''
+
+
 def copy_templates(destination, overwrite: bool = False) -> list[Path]:
-    """Copy the student templates into the folder ``destination`` (created if missing).
+    """Copy the student templates into the folder ``destination`` (created if missing), with a
+    pytest file (``test_my_exercises.py``) that checks them.
 
     Existing files are kept unless ``overwrite`` is True, so running this twice never erases
-    your work. Returns the paths of the templates in ``destination``.
+    your work. Returns the paths of the templates in ``destination``, then the pytest file.
     """
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
@@ -106,4 +132,7 @@ def copy_templates(destination, overwrite: bool = False) -> list[Path]:
         if overwrite or not target.exists():
             shutil.copyfile(TEMPLATES / f"{module}.py", target)
         copied.append(target)
-    return copied
+    tests = destination / PYTEST_FILE
+    if overwrite or not tests.exists():
+        tests.write_text(PYTEST_SOURCE)
+    return copied + [tests]

@@ -9,6 +9,8 @@ before clipping.
 
 Check with:  scratchlm exercise check clipping.py
 """
+import math
+
 import numpy as np
 
 
