@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import pkgutil
 import sys
 import traceback
@@ -152,7 +153,8 @@ ANSWER_MODULES = ("scratchlm.layers", "scratchlm.kernels", "scratchlm.models", "
 # Helpers the templates may use, and the interface of the models an exercise is given.
 ALLOWED = {"scratchlm.layers.activations", "scratchlm.exercises.caches.sigmoid",
            "scratchlm.exercises.values.BigramTableLM"}
-PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+# Not resolved: code objects carry the path the package was imported from (a link in the sandbox).
+PACKAGE_DIR = str(Path(os.path.abspath(__file__)).parents[1])
 _forbidden: dict | None = None
 
 
