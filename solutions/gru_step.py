@@ -19,13 +19,13 @@ def gru_step_forward(x, h_prev, params):
 
 
 def gru_step_backward(dh, cache):
-    """dn = dh (1 - z); dz = dh (h_prev - n); dan = dn (1 - n^2); dar = dan hn r (1 - r); daz = dz z (1 - z);
+    """dn = dh (1 - z); dz = dh (h_prev - n); dan = dn (1 - n^2); dar = dan ah_n r (1 - r); daz = dz z (1 - z);
     dax = [dar | daz | dan]; dah = [dar | daz | dan r]; dh_prev = dh z + dah W_hh."""
-    r, z, n, hn, params = cache.r, cache.z, cache.n, cache.hn, cache.params
+    r, z, n, ah_n, params = cache.r, cache.z, cache.n, cache.ah_n, cache.params
     dn = dh * (1.0 - z)
     dz = dh * (cache.h_prev - n)
     dan = dn * (1.0 - n**2)
-    dar = dan * hn * r * (1.0 - r)
+    dar = dan * ah_n * r * (1.0 - r)
     daz = dz * z * (1.0 - z)
     dax = np.concatenate([dar, daz, dan], axis=1)
     dah = np.concatenate([dar, daz, dan * r], axis=1)

@@ -710,10 +710,10 @@ def test_lstm_sequence_cell_gradient_not_carried():
 
 
 def _gru(dh, cache, *, swap_z=False, direct=True, reset=True, order="rzn"):
-    r, z, n, hn, p = cache.r, cache.z, cache.n, cache.hn, cache.params
+    r, z, n, ah_n, p = cache.r, cache.z, cache.n, cache.ah_n, cache.params
     dn, dz = (dh * z, dh * (n - cache.h_prev)) if swap_z else (dh * (1 - z), dh * (cache.h_prev - n))
     dan = dn * (1 - n**2)
-    blocks_x = {"r": dan * hn * r * (1 - r), "z": dz * z * (1 - z), "n": dan}
+    blocks_x = {"r": dan * ah_n * r * (1 - r), "z": dz * z * (1 - z), "n": dan}
     blocks_h = dict(blocks_x, n=dan * r if reset else dan)
     dax = np.concatenate([blocks_x[k] for k in order], axis=1)
     dah = np.concatenate([blocks_h[k] for k in order], axis=1)

@@ -53,7 +53,6 @@ class LSTMStepCache(NamedTuple):
     f: np.ndarray
     g: np.ndarray
     o: np.ndarray
-    c: np.ndarray
     tanh_c: np.ndarray
     params: dict
 
@@ -64,7 +63,7 @@ class GRUStepCache(NamedTuple):
     r: np.ndarray
     z: np.ndarray
     n: np.ndarray
-    hn: np.ndarray  # (B, H) h_prev W_hn^T + b_hn, the part of n's pre-activation that r scales
+    ah_n: np.ndarray  # (B, H) h_prev W_hn^T + b_hn, the part of n's pre-activation that r scales
     params: dict
 
 
@@ -115,7 +114,7 @@ def lstm_step_forward(x, state_prev, params):
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
     h = o * tanh_c
-    return (h, c), LSTMStepCache(x, h_prev, c_prev, i, f, g, o, c, tanh_c, params)
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, i, f, g, o, tanh_c, params)
 
 
 def gru_step_forward(x, h_prev, params):
@@ -125,10 +124,10 @@ def gru_step_forward(x, h_prev, params):
     ah = h_prev @ params["weight_hh"].T + params["bias_hh"]
     r = sigmoid(ax[:, :hidden] + ah[:, :hidden])
     z = sigmoid(ax[:, hidden : 2 * hidden] + ah[:, hidden : 2 * hidden])
-    hn = ah[:, 2 * hidden :]
-    n = np.tanh(ax[:, 2 * hidden :] + r * hn)
+    ah_n = ah[:, 2 * hidden :]
+    n = np.tanh(ax[:, 2 * hidden :] + r * ah_n)
     h = (1.0 - z) * n + z * h_prev
-    return h, GRUStepCache(x, h_prev, r, z, n, hn, params)
+    return h, GRUStepCache(x, h_prev, r, z, n, ah_n, params)
 
 
 def rnn_forward(x, h0, params):

@@ -30,6 +30,7 @@ import os
 import pkgutil
 import sys
 import traceback
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -59,6 +60,8 @@ def invoke(problem: Problem, fn: Callable, arguments):
     if problem.exercise in values.MANY_CALLS:
         return [fn(*one) for one in arguments]
     returned = fn(*arguments)
+    if isinstance(returned, types.GeneratorType):  # e.g. windows yielded one at a time
+        returned = list(returned)
     if problem.exercise in values.MUTATES_ARGUMENTS:
         return returned, arguments
     return returned

@@ -421,13 +421,13 @@ LSTM_BPTT = [
 
 def gru_step_model(cache, dh, *, gate_order="rzn", z_convention=True, reset_on_hn=True, direct_path=True) -> dict:
     """The GRU step backward, with one of the usual mistakes switched on."""
-    r, z, n, hn, params = cache.r, cache.z, cache.n, cache.hn, cache.params
+    r, z, n, ah_n, params = cache.r, cache.z, cache.n, cache.ah_n, cache.params
     if z_convention:
         dn, dz = dh * (1.0 - z), dh * (cache.h_prev - n)
     else:  # h = z * n + (1 - z) * h_prev, the other textbook convention
         dn, dz = dh * z, dh * (n - cache.h_prev)
     dan = dn * (1.0 - n**2)
-    dar = dan * hn * r * (1.0 - r)
+    dar = dan * ah_n * r * (1.0 - r)
     daz = dz * z * (1.0 - z)
     dax_blocks = {"r": dar, "z": daz, "n": dan}
     dah_blocks = {"r": dar, "z": daz, "n": dan * r if reset_on_hn else dan}

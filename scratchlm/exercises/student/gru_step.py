@@ -7,7 +7,7 @@
     h = (1 - z) * n + z * h_prev         z keeps the old state
 
 Backward: h reaches h_prev directly (z * h_prev) and through ah. From dh: dn and dz; through
-the tanh to dan; r's gradient is dan * ah_n (cache.hn holds ah_n); then the blocks of dax
+the tanh to dan; r's gradient is dan * ah_n (cache.ah_n holds ah_n); then the blocks of dax
 [dar, daz, dan] and of dah [dar, daz, dan * r]; the weights get dW_ih = dax^T x and
 dW_hh = dah^T h_prev; dh_prev = dh * z + dah W_hh.
 
@@ -32,7 +32,7 @@ def gru_step_forward(x, h_prev, params):
 
 
 def gru_step_backward(dh, cache):
-    """Args: dh (B, H); cache.x, cache.h_prev, cache.r, cache.z, cache.n, cache.hn, cache.params.
+    """Args: dh (B, H); cache.x, cache.h_prev, cache.r, cache.z, cache.n, cache.ah_n, cache.params.
 
     Returns:
         dx: (B, E), dh_prev: (B, H), dparams: dict like cache.params.

@@ -43,7 +43,7 @@ def lstm_step_backward(dstate, cache):
     Args:
         dstate: (dh, dc), each (B, H).
         cache: cache.x (B, E); cache.h_prev, cache.c_prev, cache.i, cache.f, cache.g, cache.o,
-            cache.c, cache.tanh_c, each (B, H); cache.params.
+            cache.tanh_c, each (B, H); cache.params.
 
     Returns:
         dx: (B, E), (dh_prev, dc_prev): each (B, H), dparams: dict like cache.params.
