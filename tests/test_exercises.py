@@ -936,3 +936,39 @@ def test_nbgrader_assignment_notebooks(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     notebook = nbformat.read(tmp_path / "source" / "hw" / "clipping.ipynb", as_version=4)
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+
+
+def _lstm_bptt(dhs, dstate_last, cache, *, accumulate=True, carry_h=True, forwards=False, dh_last_every_step=False,
+               use_dh_last=True, step=None):
+    step = step or solution("lstm_step_backward")
+    dh_last, dc_last = dstate_last
+    T = len(cache.steps)
+    dx = np.zeros(dhs.shape[:2] + cache.steps[0].x.shape[1:])
+    grads = {k: np.zeros_like(v) for k, v in cache.steps[0].params.items()}
+    dh, dc = (dh_last if use_dh_last else np.zeros_like(dh_last)), dc_last
+    for t in (range(T) if forwards else reversed(range(T))):
+        upstream = dhs[:, t] + (dh if carry_h or t == T - 1 else 0)
+        if dh_last_every_step and t < T - 1:
+            upstream = upstream + dh_last
+        dx[:, t], (dh, dc), g = step((upstream, dc), cache.steps[t])
+        for k in grads:
+            grads[k] = grads[k] + g[k] if accumulate else g[k]
+    return dx, (dh, dc), grads
+
+
+def _lstm_step_without_tanh_c_derivative(dstate, cache):
+    return _lstm_step(dstate, cache, tanh_c_derivative=False)
+
+
+@pytest.mark.parametrize("flags, mistake", [
+    (dict(accumulate=False), "parameter gradients not accumulated over time"),
+    (dict(carry_h=False), "gradient not carried back through time"),
+    (dict(forwards=True), "loop run forwards in time"),
+    (dict(dh_last_every_step=True), "dh_last added at every step"),
+    (dict(use_dh_last=False), "dh_last ignored"),
+    (dict(step=_lstm_step_without_tanh_c_derivative), "tanh derivative of c forgotten in the step"),
+])
+def test_lstm_sequence_mistakes(flags, mistake):
+    report = exercises.check("lstm_backward", lambda a, b, c: _lstm_bptt(a, b, c, **flags))
+    assert report.mistake == mistake, str(report)
+    assert exercises.check("lstm_backward", _lstm_bptt).passed
