@@ -972,3 +972,94 @@ def test_lstm_sequence_mistakes(flags, mistake):
     report = exercises.check("lstm_backward", lambda a, b, c: _lstm_bptt(a, b, c, **flags))
     assert report.mistake == mistake, str(report)
     assert exercises.check("lstm_backward", _lstm_bptt).passed
+
+
+def _windows_unshifted(ids, batch_size, bptt):
+    return [(inputs, inputs) for inputs, _ in solution("stream_windows")(ids, batch_size, bptt)]
+
+
+def _windows_column_major(ids, batch_size, bptt):
+    length = len(ids) // batch_size
+    streams = ids[: batch_size * length].reshape(length, batch_size).T
+    return [(streams[:, s : s + min(bptt, length - 1 - s)], streams[:, s + 1 : s + 1 + min(bptt, length - 1 - s)])
+            for s in range(0, length - 1, bptt)]
+
+
+def _add_k_once(counts, k):
+    return (counts + k) / (counts.sum(axis=1, keepdims=True) + k)
+
+
+def _add_k_with_bos(counts, k):
+    return (counts + k) / (counts.sum(axis=1, keepdims=True) + k * (counts.shape[1] + 1))
+
+
+def _interpolated_uniform_fallback(counts, lambdas):
+    probs = solution("interpolated_probs")(counts, lambdas)
+    probs[counts.sum(axis=1) == 0] = 1.0 / counts.shape[1]
+    return probs
+
+
+def _kn_raw_lower_order(counts, discount):
+    # the continuation counts replaced by the column sums: build counts whose column non-zeros equal them
+    outcomes = counts.shape[1]
+    lower = counts.sum(axis=0)
+    total = lower.sum()
+    p1 = np.maximum(lower - discount, 0) / total + discount * (lower > 0).sum() / total / outcomes
+    totals = counts.sum(axis=1, keepdims=True)
+    safe = np.where(totals > 0, totals, 1)
+    p2 = np.maximum(counts - discount, 0) / safe + discount * (counts > 0).sum(axis=1, keepdims=True) / safe * p1
+    return np.where(totals > 0, p2, p1)
+
+
+def _perplexity_with_bos(model, sentences):
+    import math
+    total, count = 0.0, 0
+    for s in sentences:
+        state = model.start(1)
+        for token in list(s) + [model.eos_id]:
+            total -= float(model.log_probs(state)[0, token])
+            state = model.advance(state, [token])
+        count += len(s) + 2
+    return math.exp(total / count)
+
+
+def _filter_times_t(logits, temperature, top_k, top_p):
+    return solution("filter_probs")(logits * temperature * temperature, temperature, top_k, top_p)
+
+
+def _clip_per_array(grads, max_norm):
+    norm = float(np.sqrt(sum((g**2).sum() for g in grads.values())))
+    for g in grads.values():
+        coef = max_norm / (float(np.sqrt((g**2).sum())) + 1e-6)
+        if coef < 1:
+            g *= coef
+    return norm
+
+
+def _clip_copies(grads, max_norm):
+    return float(np.sqrt(sum((g**2).sum() for g in grads.values())))
+
+
+def _rnn_forward_from_h0(x, h0, params):
+    step = solution("rnn_step_forward")
+    hs = np.stack([step(x[:, t], h0, params) for t in range(x.shape[1])], axis=1)
+    return hs, hs[:, -1]
+
+
+@pytest.mark.parametrize("exercise, wrong, mistake", [
+    ("stream_windows", _windows_unshifted, "targets not shifted"),
+    ("stream_windows", _windows_column_major, "streams cut column-wise"),
+    ("add_k_probs", _add_k_once, "k added once to the denominator"),
+    ("add_k_probs", _add_k_with_bos, "<s> counted as an outcome"),
+    ("interpolated_probs", _interpolated_uniform_fallback, "unseen context: uniform"),
+    ("kneser_ney_probs", _kn_raw_lower_order, "raw counts at the lower order"),
+    ("perplexity", _perplexity_with_bos, "<bos> counted"),
+    ("filter_probs", _filter_times_t, "logits multiplied by the temperature"),
+    ("clip_grad_norm", _clip_per_array, "each array clipped by its own norm"),
+    ("clip_grad_norm", _clip_copies, "not changed in place"),
+    ("rnn_forward", _rnn_forward_from_h0, "state not carried"),
+])
+def test_value_mistakes_are_named(exercise, wrong, mistake):
+    report = exercises.check(exercise, wrong)
+    assert not report.passed
+    assert report.mistake == mistake, str(report)

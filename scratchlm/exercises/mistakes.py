@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from scratchlm.exercises import caches
 from scratchlm.exercises.caches import sigmoid
 from scratchlm.exercises.cases import Problem
 
@@ -471,3 +472,210 @@ MISTAKES: dict[str, list[Mistake]] = {
     "lstm_backward": LSTM_BPTT,
     "gru_step_backward": GRU_STEP,
 }
+
+
+# --- forward passes and value exercises ---------------------------------------------------------------
+
+def _rnn_forward_from_h0(problem) -> dict:
+    x, h0, params = problem.arguments()
+    hs = np.stack([caches.rnn_step_forward(x[:, t], h0, params)[0] for t in range(x.shape[1])], axis=1)
+    return {"hs": hs, "h_last": hs[:, -1]}
+
+
+def _lstm_forward_c_not_carried(problem) -> dict:
+    x, (h, c0), params = problem.arguments()
+    hs = []
+    for t in range(x.shape[1]):
+        (h, c), _ = caches.lstm_step_forward(x[:, t], (h, c0), params)
+        hs.append(h)
+    return {"hs": np.stack(hs, axis=1), "h_last": h, "c_last": c}
+
+
+STATE_NOT_CARRIED_HINT = ("every step starts from the initial state: the state a step returns is the previous state "
+                          "of the next step (h = step(x[:, t], h, params) inside the loop).")
+
+FORWARD_SEQUENCE = {
+    "rnn_forward": [Mistake("state not carried", STATE_NOT_CARRIED_HINT, model=_rnn_forward_from_h0)],
+    "lstm_forward": [Mistake("cell state not carried",
+                             "the cell state is not carried: each step must get (h, c) of the step before, "
+                             "not c_0.", model=_lstm_forward_c_not_carried)],
+}
+
+
+def _windows(problem, *, shift=1, column_major=False) -> dict:
+    ids, B, bptt = problem.context["ids"], problem.context["B"], problem.context["bptt"]
+    L = len(ids) // B
+    streams = ids[: B * L].reshape(L, B).T if column_major else ids[: B * L].reshape(B, L)
+    out = {}
+    for k, start in enumerate(range(0, L - 1, bptt)):
+        steps = min(bptt, L - 1 - start)
+        out[f"inputs of window {k}"] = streams[:, start : start + steps]
+        out[f"targets of window {k}"] = streams[:, start + shift : start + shift + steps]
+    return out
+
+
+STREAM_WINDOWS = [
+    Mistake("targets not shifted",
+            "the targets are the inputs themselves: the target of each input is the NEXT token, "
+            "targets = streams[:, t0 + 1 : t0 + 1 + T].",
+            model=lambda p: _windows(p, shift=0)),
+    Mistake("streams cut column-wise",
+            "stream b must be the consecutive ids[b*L : (b+1)*L] (ids[:B*L].reshape(B, L)); you dealt the ids "
+            "out in turn (reshape(L, B).T), so a row jumps B tokens at every step and no row reads text in order.",
+            model=lambda p: _windows(p, column_major=True)),
+]
+
+
+def _smoothing_counts(problem):
+    return problem.context["counts"], problem.context["knob"]
+
+
+def _add_k(problem, *, outcomes_extra=0, k_times_outcomes=True) -> dict:
+    counts, k = _smoothing_counts(problem)
+    outcomes = counts.shape[1] + outcomes_extra
+    denominator = counts.sum(axis=1, keepdims=True) + (k * outcomes if k_times_outcomes else k)
+    return {"probs": (counts + k) / denominator}
+
+
+ADD_K = [
+    Mistake("k added once to the denominator",
+            "k is added to every one of the |O| counts of a row, so the row total grows by k |O|: "
+            "p = (c(h w) + k) / (c(h) + k |O|).",
+            model=lambda p: _add_k(p, k_times_outcomes=False)),
+    Mistake("<s> counted as an outcome",
+            "|O| counts the outcomes, the columns (the words and </s>); <s> is never predicted, so it is not one.",
+            model=lambda p: _add_k(p, outcomes_extra=1)),
+]
+
+
+def _unigram_level(counts, lambda1):
+    unigram = counts.sum(axis=0)
+    return lambda1 * unigram / unigram.sum() + (1 - lambda1) / counts.shape[1]
+
+
+def _interpolated(problem, *, unseen="p1") -> dict:
+    counts, (lambda1, lambda2) = _smoothing_counts(problem)
+    p1 = _unigram_level(counts, lambda1)
+    totals = counts.sum(axis=1, keepdims=True)
+    seen = totals > 0
+    p2 = lambda2 * counts / np.where(seen, totals, 1.0) + (1 - lambda2) * p1
+    fallback = {"p1": p1, "uniform": np.full_like(p1, 1.0 / counts.shape[1]), "mixture": p2}[unseen]
+    return {"probs": np.where(seen, p2, fallback)}
+
+
+INTERPOLATED = [
+    Mistake("unseen context: uniform",
+            "a context never seen (c(h) = 0) has no bigram estimate: its distribution is the lower order p1(w), "
+            "not the uniform one.",
+            model=lambda p: _interpolated(p, unseen="uniform")),
+    Mistake("unseen context: lambda mixture kept",
+            "for a context never seen (c(h) = 0) the bigram term is missing, so its weight is not lost: use "
+            "p1(w) itself, not (1 - l2) p1(w).",
+            model=lambda p: _interpolated(p, unseen="mixture")),
+]
+
+
+def _kneser_ney(problem, *, raw_lower=False) -> dict:
+    counts, discount = _smoothing_counts(problem)
+    outcomes = counts.shape[1]
+    lower = counts.sum(axis=0) if raw_lower else (counts > 0).sum(axis=0).astype(np.float64)
+    total = lower.sum()
+    p1 = np.maximum(lower - discount, 0.0) / total + discount * (lower > 0).sum() / total / outcomes
+    totals = counts.sum(axis=1, keepdims=True)
+    seen = totals > 0
+    safe = np.where(seen, totals, 1.0)
+    p2 = np.maximum(counts - discount, 0.0) / safe + discount * (counts > 0).sum(axis=1, keepdims=True) / safe * p1
+    return {"probs": np.where(seen, p2, p1)}
+
+
+KNESER_NEY = [
+    Mistake("raw counts at the lower order",
+            "the unigram level of Kneser-Ney counts CONTEXTS, not occurrences: N1+(. w) = the number of different "
+            "h with c(h w) > 0 (the number of non-zero entries of column w), not the column sum.",
+            model=lambda p: _kneser_ney(p, raw_lower=True)),
+]
+
+
+def _perplexity(problem, *, count_bos=False, score_eos=True, base=np.e) -> dict:
+    model, sentences = problem.context["model"], problem.context["sentences"]
+    total, count = 0.0, 0
+    for sentence in sentences:
+        state = model.start(1)
+        tokens = list(sentence) + ([model.eos_id] if score_eos else [])
+        for token in tokens:
+            total -= float(model.log_probs(state)[0, token])
+            state = model.advance(state, [token])
+        count += len(tokens) + int(count_bos)
+    return {"perplexity": np.float64(base ** (total / count / np.log(base)))}
+
+
+PERPLEXITY = [
+    Mistake("<bos> counted", "<bos> is fed, never predicted: do not count it in N.",
+            model=lambda p: _perplexity(p, count_bos=True)),
+    Mistake("<eos> not scored",
+            "the end of each sentence is predicted too: score model.eos_id after the last word and count it.",
+            model=lambda p: _perplexity(p, score_eos=False)),
+]
+
+
+def _filter(problem, *, temperature_times=False, exactly_k=False) -> dict:
+    from scratchlm.exercises.values import hf_filtered_probs
+
+    logits = problem.context["logits"]
+    out = {}
+    for name, (t, k, p) in problem.context["settings"].items():
+        scores = logits * t if temperature_times else logits / t
+        probs = hf_filtered_probs(scores, 1.0, None, None)
+        if k is not None:
+            if exactly_k:
+                dropped = np.argsort(-probs, axis=1, kind="stable")[:, k:]
+                np.put_along_axis(probs, dropped, 0.0, axis=1)
+                probs = probs / probs.sum(axis=1, keepdims=True)
+            else:
+                probs = hf_filtered_probs(np.log(np.maximum(probs, 1e-300)), 1.0, k, None)
+        if p is not None:
+            probs = hf_filtered_probs(np.log(np.maximum(probs, 1e-300)), 1.0, None, p)
+        out[name] = probs
+    return out
+
+
+FILTER = [
+    Mistake("logits multiplied by the temperature",
+            "the temperature DIVIDES the logits, softmax(z / T): T < 1 sharpens the distribution, T > 1 flattens it.",
+            model=lambda p: _filter(p, temperature_times=True)),
+    Mistake("top-k drops tokens tied with the k-th",
+            "with ties at the k-th place keep every token whose probability is >= the k-th largest (as Hugging "
+            "Face does), not exactly k tokens.",
+            model=lambda p: _filter(p, exactly_k=True)),
+]
+
+
+def _clip(problem, *, per_array=False, in_place=True) -> dict:
+    grads, max_norm = problem.context["grads"], problem.context["max_norm"]
+    norm = problem.context["norm"]
+    out = {"norm": np.float64(norm)}
+    for name, g in grads.items():
+        if not in_place:
+            out[f"grads[{name!r}]"] = g
+            continue
+        own = float(np.sqrt((g**2).sum())) if per_array else norm
+        coef = max_norm / (own + 1e-6)
+        out[f"grads[{name!r}]"] = g * coef if coef < 1 else g
+    return out
+
+
+CLIP = [
+    Mistake("each array clipped by its own norm",
+            "clip by the GLOBAL norm: one norm over all the arrays together, and one factor for all of them, so "
+            "the direction of the whole step is kept.",
+            model=lambda p: _clip(p, per_array=True)),
+    Mistake("not changed in place",
+            "the norm is right but grads is unchanged: scale the arrays in place (g *= coef) instead of building "
+            "new ones.",
+            model=lambda p: _clip(p, in_place=False)),
+]
+
+MISTAKES.update(FORWARD_SEQUENCE)
+MISTAKES.update({"stream_windows": STREAM_WINDOWS, "add_k_probs": ADD_K, "interpolated_probs": INTERPOLATED,
+                 "kneser_ney_probs": KNESER_NEY, "perplexity": PERPLEXITY, "filter_probs": FILTER,
+                 "clip_grad_norm": CLIP})
