@@ -1063,3 +1063,22 @@ def test_value_mistakes_are_named(exercise, wrong, mistake):
     report = exercises.check(exercise, wrong)
     assert not report.passed
     assert report.mistake == mistake, str(report)
+
+
+def test_switching_the_watch_off_is_not_accepted():
+    from scratchlm.layers import rnn as rnn_layer
+
+    def sneaky(dh, cache):
+        sys.setprofile(None)
+        _, library_cache = rnn_layer.rnn_step_forward(cache.x, cache.h_prev, cache.params)
+        return rnn_layer.rnn_step_backward(dh, library_cache)
+
+    report = exercises.check("rnn_step_backward", sneaky)
+    assert not report.passed and "sys.setprofile" in str(report)
+
+
+def test_odd_return_values_are_reported_not_raised():
+    report = exercises.check("count_ngrams", lambda sentences, n: {object(): 1})
+    assert not report.passed
+    report = exercises.check("beam_search", lambda model, width, max_len: [(object(), "x")])
+    assert not report.passed

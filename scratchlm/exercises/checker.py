@@ -29,6 +29,7 @@ import math
 import os
 import pkgutil
 import sys
+import threading
 import traceback
 import types
 from dataclasses import asdict, dataclass, field
@@ -210,10 +211,14 @@ class LibraryCallWatch:
     def __enter__(self):
         self._previous = sys.getprofile()
         sys.setprofile(self._hook)
+        threading.setprofile(self._hook)
         return self
 
     def __exit__(self, *exc):
+        if sys.getprofile() != self._hook:  # the answer switched the watch off
+            self.calls.append("sys.setprofile (the checker's watch on library calls)")
         sys.setprofile(self._previous)
+        threading.setprofile(None)
         return False
 
     def message(self) -> str:
@@ -263,8 +268,15 @@ def evaluate(exercise: str, posed: list[Problem], outcomes: list) -> Report:
             answer = problem.interpret(outcome)
         except AnswerShapeError as err:
             return Report(exercise, False, error=str(err))
+        except Exception as err:  # an answer of a type no exercise returns
+            return Report(exercise, False, error=f"the checker could not read what your function returned "
+                          f"({type(err).__name__}: {err}); compare it with the Returns: of the docstring.")
         reference = problem.reference()
-        results = {name: compare(name, answer.get(name), want, problem) for name, want in reference.items()}
+        try:
+            results = {name: compare(name, answer.get(name), want, problem) for name, want in reference.items()}
+        except Exception as err:
+            return Report(exercise, False, error=f"the checker could not compare what your function returned "
+                          f"({type(err).__name__}: {err}); compare it with the Returns: of the docstring.")
         per_problem.append((problem, answer, reference, results))
 
     merged = []
