@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections import Counter
 
 import numpy as np
 
