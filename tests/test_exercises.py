@@ -1082,3 +1082,21 @@ def test_odd_return_values_are_reported_not_raised():
     assert not report.passed
     report = exercises.check("beam_search", lambda model, width, max_len: [(object(), "x")])
     assert not report.passed
+
+
+def _run_windows_from(start):
+    def run(windows, h0, params, rnn_forward):
+        hs, starts = [], []
+        for window in windows:
+            h = h0 if start == "h0" else np.zeros_like(h0)
+            starts.append(h)
+            hs.append(rnn_forward(window, h, params)[0])
+        return np.concatenate(hs, axis=1), starts
+    return run
+
+
+def test_run_windows_must_carry_the_state():
+    report = exercises.check("run_windows", _run_windows_from("h0"))
+    assert report.mistake == "every window starts from h0", str(report)
+    assert "hs is right at t <= 6 and wrong from t = 7 on: look at the state you carry forward" in str(report)
+    assert exercises.check("run_windows", _run_windows_from("zeros")).mistake == "every window starts from zeros"

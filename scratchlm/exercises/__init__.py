@@ -62,6 +62,7 @@ EXERCISES = _exercises(
     ("gru_step_backward", "gru_step", "gru_step_backward", "GRU", "gradient"),
     ("clip_grad_norm", "clipping", "clip_grad_norm", "exploding gradients", "value"),
     ("stream_windows", "batching", "stream_windows", "truncated BPTT", "value"),
+    ("run_windows", "batching", "run_windows", "truncated BPTT", "value"),
     ("count_ngrams", "ngram_counts", "count_ngrams", "n-grams", "value"),
     ("add_k_probs", "smoothing", "add_k_probs", "smoothing", "value"),
     ("interpolated_probs", "smoothing", "interpolated_probs", "smoothing", "value"),

@@ -679,3 +679,28 @@ MISTAKES.update(FORWARD_SEQUENCE)
 MISTAKES.update({"stream_windows": STREAM_WINDOWS, "add_k_probs": ADD_K, "interpolated_probs": INTERPOLATED,
                  "kneser_ney_probs": KNESER_NEY, "perplexity": PERPLEXITY, "filter_probs": FILTER,
                  "clip_grad_norm": CLIP})
+
+
+def _run_windows(problem, *, start="carried") -> dict:
+    windows, h0, params = problem.context["windows"], problem.context["h0"], problem.context["params"]
+    h, hs, starts = h0, [], []
+    for window in windows:
+        h = {"carried": h, "h0": h0, "zeros": np.zeros_like(h0)}[start]
+        starts.append(h)
+        window_hs, h, _ = caches.rnn_forward(window, h, params)
+        hs.append(window_hs)
+    out = {"hs": np.concatenate(hs, axis=1)}
+    out.update({f"start state of window {k + 1}": state for k, state in enumerate(starts)})
+    return out
+
+
+MISTAKES["run_windows"] = [
+    Mistake("every window starts from h0",
+            "each window starts again from h0: the state at the end of window k is the start state of window k + 1 "
+            "(its rows continue the same streams); carry it, and only its gradient is cut.",
+            model=lambda p: _run_windows(p, start="h0")),
+    Mistake("every window starts from zeros",
+            "each window starts from zeros: carry the last state of window k into window k + 1 (the rows continue "
+            "the same streams).",
+            model=lambda p: _run_windows(p, start="zeros")),
+]

@@ -12,6 +12,7 @@ import numpy as np
 
 from scratchlm import beam, metrics, sampling
 from scratchlm.data.batching import StreamBatches
+from scratchlm.exercises import caches, cases
 from scratchlm.exercises.cases import AnswerShapeError, Problem, expect_tuple
 from scratchlm.lm import LanguageModel
 from scratchlm.ngram.counting import NGramCounts
@@ -116,6 +117,55 @@ def stream_windows_problem(rng, index):
 
     return Problem("stream_windows", dict(sizes), lambda: (ids.copy(), sizes["B"], sizes["bptt"]), interpret,
                    reference, context={"ids": ids, **sizes})
+
+
+def given_rnn_forward(x, h0, params):
+    """The Elman RNN over one window, handed to the run_windows exercise: (hs (B, T, H), h_T)."""
+    hs, h_last, _ = caches.rnn_forward(x, h0, params)
+    return hs, h_last
+
+
+CARRY_SIZES = ({"B": 3, "E": 4, "H": 5, "windows": (6, 6, 2)}, {"B": 2, "E": 3, "H": 7, "windows": (4, 4, 4, 1)},
+               {"B": 5, "E": 2, "H": 3, "windows": (8, 3)})
+
+
+def run_windows_problem(rng, index):
+    sizes = CARRY_SIZES[index]
+    B, E, H, lengths = sizes["B"], sizes["E"], sizes["H"], sizes["windows"]
+    x = rng.normal(0.0, 1.0, (B, sum(lengths), E))
+    h0 = rng.normal(0.0, 0.5, (B, H))
+    params = cases.cell_params(rng, {"E": E, "H": H}, 1)
+    cuts = np.cumsum(lengths)[:-1]
+    windows = np.split(x, cuts, axis=1)
+
+    def interpret(returned):
+        hs, starts = expect_tuple(returned, 2, "(hs, starts)")
+        if not isinstance(starts, (list, tuple)):
+            raise AnswerShapeError(f"expected starts as a list of (B, H) states, one per window, got a "
+                                   f"{type(starts).__name__}")
+        out = {"hs": hs, "number of start states": np.asarray(len(starts))}
+        for k, state in enumerate(starts[: len(windows)]):
+            out[f"start state of window {k + 1}"] = state
+        return out
+
+    def reference():
+        hs, _, _ = library_rnn(x, h0, params)
+        out = {"hs": hs, "number of start states": np.asarray(len(windows))}
+        for k in range(len(windows)):
+            out[f"start state of window {k + 1}"] = h0 if k == 0 else hs[:, cuts[k - 1] - 1]
+        return out
+
+    return Problem("run_windows", {"B": B, "E": E, "H": H, "window lengths": lengths},
+                   lambda: ([w.copy() for w in windows], h0.copy(), copy.deepcopy(params), given_rnn_forward),
+                   interpret, reference, context={"windows": windows, "h0": h0, "params": params},
+                   time_axes={"hs": 1})
+
+
+def library_rnn(x, h0, params):
+    from scratchlm.exercises import library
+
+    out = library.rnn_sequence(x, h0, params, np.zeros(x.shape[:2] + (h0.shape[1],)), np.zeros_like(h0))
+    return out["hs"], out["h_last"], None
 
 
 # --- n-grams ---------------------------------------------------------------------------------------
@@ -368,6 +418,7 @@ def beam_problem(rng, index):
 BUILDERS = {
     "clip_grad_norm": clip_problem,
     "stream_windows": stream_windows_problem,
+    "run_windows": run_windows_problem,
     "count_ngrams": count_ngrams_problem,
     "add_k_probs": lambda rng, index: smoothing_problem("add_k_probs", rng, index),
     "interpolated_probs": lambda rng, index: smoothing_problem("interpolated_probs", rng, index),
