@@ -864,14 +864,16 @@ def test_grade_folder_survives_hostile_submissions(tmp_path):
         "    from solutions.rnn_step import rnn_step_backward\n"
         "    return rnn_step_backward(dh, cache)\n")
     (bob / "clipping.py").write_text("def clip_grad_norm(grads, max_norm):\n    while True:\n        pass\n")
+    (bob / "batching.py").write_text("def stream_windows(ids, batch_size, bptt):\n    while True:\n"
+                                     "        print('x' * 100000)\n")
     done = subprocess.run([sys.executable, "-m", "scratchlm", "exercise", "grade", str(tmp_path), "--json",
                            "--timeout", "8", "--exercise", "rnn_step_forward", "--exercise", "rnn_step_backward",
-                           "--exercise", "clip_grad_norm", "--seed", "1234"],
+                           "--exercise", "clip_grad_norm", "--exercise", "stream_windows", "--seed", "1234"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     grades = json.loads(done.stdout)
-    assert grades["exercises"] == ["rnn_step_forward", "rnn_step_backward", "clip_grad_norm"]
+    assert grades["exercises"] == ["rnn_step_forward", "rnn_step_backward", "clip_grad_norm", "stream_windows"]
     a, b = grades["students"]["alice"], grades["students"]["bob"]
     assert a["exercises"]["rnn_step_forward"]["passed"] and a["exercises"]["rnn_step_backward"]["score"] == 1.0
     assert a["exercises"]["clip_grad_norm"]["status"] == "missing" and a["total"] == 2.0
@@ -881,6 +883,7 @@ def test_grade_folder_survives_hostile_submissions(tmp_path):
     assert "ended" in b["exercises"]["rnn_step_forward"]["error"]
     assert "solutions" in b["exercises"]["rnn_step_backward"]["error"]
     assert "did not finish within 8 s" in b["exercises"]["clip_grad_norm"]["error"]
+    assert b["exercises"]["stream_windows"]["score"] == 0.0  # its flood of output stopped at 50 MB
 
 
 def test_check_file_gives_a_score_and_json(tmp_path, capsys):

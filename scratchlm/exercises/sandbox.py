@@ -33,6 +33,7 @@ from scratchlm.exercises.checker import Report
 PACKAGE = Path(__file__).resolve().parents[1]
 DEFAULT_TIMEOUT = 60.0
 OUTPUT_LIMIT = 2000  # characters of the student's own output kept for the report
+OUTPUT_FILE_LIMIT = 50 * 2**20
 
 
 def encode(obj, arrays: dict):
@@ -132,6 +133,15 @@ finish({"status": "ok", "outcomes": sandbox.encode(outcomes, arrays)}, arrays)
 '''
 
 
+def _limit_file_size():
+    """In the child, before it starts: no file it writes (its printed output included) may exceed 50 MB."""
+    try:
+        import resource
+    except ImportError:  # not on this system: the time limit still bounds the output
+        return
+    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_FILE_LIMIT, OUTPUT_FILE_LIMIT))
+
+
 class _Stub:
     """What the child gets of a problem: its exercise name (``invoke`` reads nothing else)."""
 
@@ -153,15 +163,18 @@ def run_exercise(path, exercise: str, function: str, *, seed: int = 0, timeout: 
             pickle.dump(job, f)
         env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT") if key in os.environ}
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+        output_file = Path(work) / "output.txt"
         try:
-            done = subprocess.run([sys.executable, "-I", "-c", CHILD, str(root), work], cwd=work, env=env,
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+            with open(output_file, "wb") as output:
+                done = subprocess.run([sys.executable, "-I", "-c", CHILD, str(root), work], cwd=work, env=env,
+                                      stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                      timeout=timeout, preexec_fn=_limit_file_size)
         except subprocess.TimeoutExpired:
             return Report(exercise, False, error=f"your function did not finish within {timeout:g} s "
                           "(an endless loop? a loop that never reaches its end condition?).")
         result_file = Path(work) / "result.json"
         if not result_file.exists():
-            output = (done.stdout + done.stderr)[-OUTPUT_LIMIT:]
+            output = output_file.read_bytes()[-OUTPUT_LIMIT:].decode("utf-8", "replace")
             return Report(exercise, False, error=f"the process running your code ended (exit status "
                           f"{done.returncode}) before your function returned its answer: do not exit "
                           f"the program from an exercise." + (f" Its output ended with: {output}" if output else ""))
