@@ -341,19 +341,30 @@ def filter_problem(rng, index):
     def reference():
         return {name: hf_filtered_probs(logits, *s) for name, s in zip(names, settings)}
 
-    def either(name):
-        """Where HF's ascending test and the descending 'mass before < p' disagree (rounding at the
-        boundary), either answer is accepted: the allowed alternative filtering."""
+    def alternatives(name, dtype):
+        """Other answers accepted at a boundary that rounding decides: where Hugging Face's ascending test
+        and the descending 'mass before < p' disagree, and, for float32 work, where the mass before a
+        token is within float32 rounding of p (the token may then be kept or dropped)."""
         t, k, p = settings[names.index(name)]
         if p is None:
-            return None
+            return []
         probs = hf_filtered_probs(logits, t, k, None)
-        alternative = np.where(hf_top_p_kept(probs, p), probs, 0.0)
-        return alternative / alternative.sum(axis=1, keepdims=True)
+        hf_kept = hf_top_p_kept(probs, p)
+        order = np.argsort(-probs, axis=1, kind="stable")
+        ranked = np.take_along_axis(probs, order, axis=1)
+        before = np.zeros_like(probs)
+        np.put_along_axis(before, order, np.cumsum(ranked, axis=1) - ranked, axis=1)
+        rounding = 1e-6 if np.dtype(dtype) != np.float64 else 0.0
+        strict = before < p - rounding
+        out = []
+        for kept in (hf_kept, strict):
+            alternative = np.where(kept, probs, 0.0)
+            out.append(alternative / alternative.sum(axis=1, keepdims=True))
+        return out
 
     return Problem("filter_probs", {"rows": 3, "V": V, "settings": len(settings)},
                    lambda: [(logits.copy(), *s) for s in settings], interpret, reference,
-                   context={"alternative": either, "settings": dict(zip(names, settings)), "logits": logits})
+                   context={"alternatives": alternatives, "settings": dict(zip(names, settings)), "logits": logits})
 
 
 SAMPLE_DRAWS = 4000
