@@ -33,8 +33,8 @@ def inputs(op, dtype):
     r = lambda *shape: rng.standard_normal(shape).astype(dtype)
     return {
         "embedding_scatter_add": (rng.integers(0, V, N), r(N, E), V),
-        "softmax_cross_entropy_forward": (r(N, V), rng.integers(0, V, N)),
-        "softmax_cross_entropy_backward": (np.full((N, V), 1.0 / V, dtype), rng.integers(0, V, N), r(N)),
+        "cross_entropy_rows_forward": (r(N, V), rng.integers(0, V, N)),
+        "cross_entropy_rows_backward": (np.full((N, V), 1.0 / V, dtype), rng.integers(0, V, N), r(N)),
         "rnn_gates_backward": (r(B, H), r(B, H)),
         "lstm_gates_forward": (r(B, 4 * H), r(B, H)),
         "lstm_gates_backward": (r(B, H), r(B, H), r(B, H), r(B, 4 * H), r(B, H)),
@@ -50,7 +50,7 @@ LARGE = (64, 256, 256)
 
 seconds = {}
 for dtype in ("float32", "float64"):
-    for op, kernel in sorted(numba_ops.KERNELS.items()):
+    for op, kernel in sorted(numba_ops.PIECES.items()):
         args = inputs(op, dtype)
         tick = time.perf_counter()
         kernel(*args)

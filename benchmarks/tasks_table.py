@@ -29,7 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scratchlm import beam, sampling, tasks  # noqa: E402
+from scratchlm import beam, sampling  # noqa: E402
+from scratchlm.data import tasks  # noqa: E402
 from scratchlm.data import load_corpus  # noqa: E402
 from scratchlm.models.bilm import BiLM  # noqa: E402
 from scratchlm.models.seq2seq import Seq2Seq  # noqa: E402

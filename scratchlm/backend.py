@@ -1,4 +1,4 @@
-"""The one array-module switch.
+"""The one switch: which array module, and which implementation of each op.
 
 Every layer asks this module for its array library instead of importing NumPy or CuPy itself::
 
@@ -6,28 +6,32 @@ Every layer asks this module for its array library instead of importing NumPy or
     xp = backend.xp()                 # numpy, or cupy when the "cupy" backend is active
     h = xp.tanh(x @ W.T)
 
-Three backends share one API:
+and every model asks it for the ops it runs::
 
-=========  ==================  ==================================================
-name       array module        what runs
-=========  ==================  ==================================================
-"numpy"    numpy               the readable reference code in ``scratchlm/layers``
-"numba"    numpy               the same, with hot spots replaced by Numba kernels
-"cupy"     cupy                arrays live on the GPU; hot spots as CuPy kernels
-=========  ==================  ==================================================
+    hs, state, cache = backend.op("lstm_forward")(x, state0, params)
 
-The backend is chosen by :func:`use`, or at import time by the environment variable
-``SCRATCHLM_BACKEND``. Kernels are found through :func:`kernel`: a layer names the operation and
-passes its own NumPy reference; the active backend returns its fast version if it has one and the
-reference otherwise. So the reference is always the definition, and a kernel is only ever an
-optional replacement for it.
+Four backends share this one API:
+
+============  ==============  ===================================================================
+name          array module    what ``op(name)`` returns
+============  ==============  ===================================================================
+"reference"   numpy           the textbook function in ``scratchlm/layers``, as the lecture writes it
+"numpy"       numpy           the engine's (``scratchlm/kernels``): whole-sequence ops, NumPy pieces
+"numba"       numpy           the engine's, with Numba pieces (gate math, step product, rows)
+"cupy"        cupy            the engine's on the GPU, with CuPy pieces
+============  ==============  ===================================================================
+
+"numpy" is the default. The backend is chosen by :func:`use`, or at import time by the
+environment variable ``SCRATCHLM_BACKEND``; ``SCRATCHLM_BACKEND=reference`` runs every model on
+the textbook code, for a student who wants to step through it. Every op of every backend takes
+the same arguments and returns the same values as the textbook (tests/kernels/test_conformance.py).
 
 Floating-point precision: training defaults to float32 (:data:`DEFAULT_DTYPE`); gradient checks
 use float64 (:data:`GRADCHECK_DTYPE`), because centred differences in float32 lose about half
 of their digits to rounding.
 
-This module imports nothing else from scratchlm, and it imports numba and cupy only when they
-are asked for.
+This module imports nothing else from scratchlm at import time; the op tables
+(``scratchlm.kernels``), numba and cupy are imported when they are first asked for.
 """
 from __future__ import annotations
 
@@ -37,15 +41,14 @@ from typing import Callable
 
 import numpy
 
-BACKENDS = ("numpy", "numba", "cupy")
+BACKENDS = ("reference", "numpy", "numba", "cupy")
 DEFAULT_DTYPE = numpy.dtype("float32")
 GRADCHECK_DTYPE = numpy.dtype("float64")
 
 _active = "numpy"
 _array_module = numpy
-# name -> {op name -> callable}; filled on first use of a backend by its kernels module.
-_kernel_tables: dict[str, dict[str, Callable]] = {"numpy": {}}
-_KERNEL_MODULES = {"numba": "scratchlm.kernels.numba_ops", "cupy": "scratchlm.kernels.cupy_ops"}
+# backend name -> {op name -> callable}, built on the first op() under that backend.
+_op_tables: dict[str, dict[str, Callable]] = {}
 
 
 class BackendUnavailable(RuntimeError):
@@ -71,15 +74,8 @@ def _load_cupy():
     return cupy
 
 
-def _load_kernels(name: str) -> dict[str, Callable]:
-    if name not in _kernel_tables:
-        module = importlib.import_module(_KERNEL_MODULES[name])
-        _kernel_tables[name] = dict(module.KERNELS)
-    return _kernel_tables[name]
-
-
 def use(name: str) -> None:
-    """Make ``name`` ("numpy", "numba" or "cupy") the active backend.
+    """Make ``name`` ("reference", "numpy", "numba" or "cupy") the active backend.
 
     Raises ValueError for an unknown name and :class:`BackendUnavailable` when the backend's
     library (numba, cupy) or a GPU is missing. Arrays made under one backend are not converted:
@@ -99,8 +95,8 @@ def use(name: str) -> None:
         module = numpy
     else:
         module = numpy
-    if name != "numpy":
-        _load_kernels(name)
+    if name in ("numba", "cupy"):
+        importlib.import_module("scratchlm.kernels").pieces(name)  # compile errors surface here, not mid-training
     _active, _array_module = name, module
 
 
@@ -116,7 +112,7 @@ def xp():
 
 def available() -> list[str]:
     """The backends that can be used on this machine (tries each without switching to it)."""
-    found = ["numpy"]
+    found = ["reference", "numpy"]
     try:
         importlib.import_module("numba")
         found.append("numba")
@@ -142,20 +138,26 @@ def asarray(array, dtype=None):
     return _array_module.asarray(array, dtype=dtype)
 
 
-def kernel(op: str, reference: Callable) -> Callable:
-    """The active backend's implementation of ``op``, or ``reference`` if it has none.
+def op(op_name: str) -> Callable:
+    """The active backend's implementation of the op ``op_name`` (e.g. "lstm_forward").
 
-    ``reference`` is the NumPy function in ``scratchlm/layers`` that defines the operation; a
-    kernel registered under the same name must take the same arguments and return the same
-    values (tests/test_kernels.py checks this for every registered kernel).
+    Under "reference" it is the textbook function in ``scratchlm/layers``; under the other
+    backends the engine's, with the same arguments and results (``scratchlm/kernels``).
     """
-    return _kernel_tables.get(_active, {}).get(op, reference)
+    table = _op_tables.get(_active)
+    if table is None:
+        table = _op_tables[_active] = importlib.import_module("scratchlm.kernels").ops(_active)
+    try:
+        return table[op_name]
+    except KeyError:
+        raise ValueError(f"unknown op {op_name!r}: expected one of {', '.join(sorted(table))}") from None
 
 
-def kernel_names(backend_name: str | None = None) -> list[str]:
-    """The operations for which ``backend_name`` (default: the active one) has a kernel."""
+def implementations(backend_name: str | None = None) -> dict[str, str]:
+    """Op name -> "module.function" that runs it under ``backend_name`` (default: the active one)."""
     backend_name = backend_name or _active
-    return sorted(_load_kernels(backend_name)) if backend_name != "numpy" else []
+    table = importlib.import_module("scratchlm.kernels").ops(backend_name)
+    return {name: f"{fn.__module__}.{fn.__qualname__}" for name, fn in sorted(table.items())}
 
 
 def default_dtype() -> numpy.dtype:

@@ -65,13 +65,23 @@ def test_cupy_without_cupy_or_gpu_names_what_is_missing(restore_backend):
     assert backend.name() == "numpy"  # a failed switch leaves the old backend active
 
 
-def test_kernel_falls_back_to_the_reference(restore_backend):
+def test_reference_backend_runs_the_textbook_and_numpy_the_engine(restore_backend):
+    from scratchlm.kernels import recurrent
+    from scratchlm.layers import lstm
+
+    backend.use("reference")
+    assert backend.xp() is np
+    assert backend.op("lstm_forward") is lstm.lstm_forward
+    assert backend.op("lstm_backward") is lstm.lstm_backward
     backend.use("numpy")
+    assert backend.op("lstm_forward") is recurrent.lstm_forward
+    assert backend.implementations("reference")["lstm_forward"] == "scratchlm.layers.lstm.lstm_forward"
 
-    def reference(x):
-        return x + 1
 
-    assert backend.kernel("no such op", reference) is reference
+def test_unknown_op_is_a_value_error_listing_the_ops(restore_backend):
+    backend.use("numpy")
+    with pytest.raises(ValueError, match="unknown op 'lstm_fwd'.*lstm_forward"):
+        backend.op("lstm_fwd")
 
 
 def _run_python(code, **env):
@@ -84,6 +94,10 @@ def test_environment_variable_chooses_the_backend():
     result = _run_python("from scratchlm import backend; print(backend.name())", SCRATCHLM_BACKEND="numba")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "numba"
+    result = _run_python("from scratchlm import backend; print(backend.op('rnn_forward').__module__)",
+                         SCRATCHLM_BACKEND="reference")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "scratchlm.layers.rnn"
 
 
 def test_environment_variable_with_unknown_name_fails_at_import():

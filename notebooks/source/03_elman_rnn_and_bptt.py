@@ -5,19 +5,22 @@
 # summarises what it has read. This notebook
 #
 # 1. draws the network **unrolled** in time, which turns it into an ordinary (deep) graph;
-# 2. writes the **forward pass** out as a loop and checks it against `scratchlm.layers.rnn`;
-# 3. writes **backpropagation through time** (BPTT) out as the same loop run backwards;
+# 2. reads the **forward pass** in the textbook code, `scratchlm.layers.rnn`: one step, and a loop
+#    over the steps;
+# 3. reads **backpropagation through time** (BPTT) there: the same loop run backwards;
 # 4. checks the gradients by **finite differences**, first of the layer, then of a whole
 #    language model (`scratchlm.gradcheck`).
 
 # %%
 %matplotlib inline
+import inspect
 import os
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from scratchlm import exercises, gradcheck
+from scratchlm.layers import rnn
 from scratchlm.layers.rnn import rnn_backward, rnn_forward
 from scratchlm.models import RNNLM
 
@@ -71,10 +74,22 @@ def unrolled_graph(steps=4):
 unrolled_graph()
 
 # %% [markdown]
-# ## The forward pass, written out
+# ## The forward pass, in the textbook code
 #
-# Batch-first shapes: $x$ is (B, T, E), the hidden states (B, T, H). The loop is the equation
-# above, once per step:
+# Time runs $t = 1, \dots, T$ with $h_0$ the initial state (the convention of every file in
+# `scratchlm`). Batch-first shapes: $x$ is (B, T, E), the hidden states (B, T, H), and
+# $x_t$ is `x[:, t - 1]`; a vector is a row, so $W_{ih} x_t$ is `x_t @ W_ih.T`. One step is the
+# equation above; its cache keeps, under their own names, what the backward pass will need:
+
+# %%
+print(inspect.getsource(rnn.RNNStepCache))
+print(inspect.getsource(rnn.rnn_step_forward))
+
+# %% [markdown]
+# The sequence is a loop over the step, collecting every $h_t$ and every step's cache:
+
+# %%
+print(inspect.getsource(rnn.rnn_forward))
 
 # %%
 B, T, E, H = 2, 5, 3, 4
@@ -86,24 +101,12 @@ params = {
 }
 x = rng.normal(size=(B, T, E))
 h0 = np.zeros((B, H))
-
-
-def elman_forward(x, h0, p):
-    h = h0
-    hs = []
-    for t in range(x.shape[1]):
-        a = x[:, t] @ p["weight_ih"].T + p["bias_ih"] + h @ p["weight_hh"].T + p["bias_hh"]  # (B, H)
-        h = np.tanh(a)
-        hs.append(h)
-    return np.stack(hs, axis=1)  # (B, T, H)
-
-
-hs = elman_forward(x, h0, params)
-hs_layer, h_last, cache = rnn_forward(x, h0, params)
-print("hidden states:", hs.shape, " the loop equals scratchlm.layers.rnn:", np.allclose(hs, hs_layer))
+hs, h_last, cache = rnn_forward(x, h0, params)
+print("hidden states:", hs.shape, " steps in the cache:", len(cache.steps),
+      " fields of a step's cache:", cache.steps[0]._fields)
 
 # %% [markdown]
-# ## Backpropagation through time, written out
+# ## Backpropagation through time, in the textbook code
 #
 # Let $g_t = \partial L / \partial h_t$ be the gradient that the outputs send to $h_t$ directly
 # (in a language model: from the decoder at step $t$). The *total* gradient of $h_t$ adds what
@@ -118,34 +121,24 @@ print("hidden states:", hs.shape, " the loop equals scratchlm.layers.rnn:", np.a
 #    \frac{\partial L}{\partial b} = \sum_t \delta a_t, \quad
 #    \frac{\partial L}{\partial x_t} = W_{ih}^\top \delta a_t. $$
 #
-# In code, the loop runs $t = T, \dots, 1$ and carries $W_{hh}^\top \delta a_{t+1}$ (`dh_next`)
-# from one step to the one before:
+# One step backward is the first line and the products of one term of each sum:
 
 # %%
-def elman_backward(dhs, x, h0, hs, p):
-    grads = {name: np.zeros_like(value) for name, value in p.items()}
-    dx = np.zeros_like(x)
-    dh_next = np.zeros_like(h0)
-    for t in reversed(range(x.shape[1])):
-        h_prev = hs[:, t - 1] if t > 0 else h0
-        dh = dhs[:, t] + dh_next                    # two sources: the output at t, and step t+1
-        da = dh * (1 - hs[:, t] ** 2)               # through the tanh
-        grads["weight_ih"] += da.T @ x[:, t]        # accumulate: the same weights at every step
-        grads["weight_hh"] += da.T @ h_prev
-        grads["bias_ih"] += da.sum(axis=0)
-        grads["bias_hh"] += da.sum(axis=0)
-        dx[:, t] = da @ p["weight_ih"]
-        dh_next = da @ p["weight_hh"]               # carried to step t-1
-    return dx, dh_next, grads
+print(inspect.getsource(rnn.rnn_step_backward))
 
+# %% [markdown]
+# The sequence backward runs $t = T, \dots, 1$, adds the carried gradient (`dh`, which is
+# $W_{hh}^\top \delta a_{t+1}$) to the output's, and adds up the step gradients of the shared
+# weights (`grads[name] += step_grads[name]`):
 
+# %%
+print(inspect.getsource(rnn.rnn_backward))
+
+# %%
 # A loss that reads every hidden state: L = sum_t <G_t, h_t> with a fixed random G, so dL/dh_t = G_t.
 G = rng.normal(size=(B, T, H))
-dx, dh0, grads = elman_backward(G, x, h0, hs, params)
-dx_layer, dh0_layer, grads_layer = rnn_backward(G, None, cache)
-print("dx equal:", np.allclose(dx, dx_layer), " dh0 equal:", np.allclose(dh0, dh0_layer))
-for name in grads:
-    print(f"d{name:<10} equal: {np.allclose(grads[name], grads_layer[name])}")
+dx, dh0, grads = rnn_backward(G, None, cache)
+print("dx:", dx.shape, " dh0:", dh0.shape, " parameter gradients:", {k: v.shape for k, v in grads.items()})
 
 # %% [markdown]
 # ## Checking gradients by finite differences
@@ -228,8 +221,8 @@ step_backward = exercises.solution("rnn_step_backward")
 
 
 def students_rnn_backward(dhs, dh_last, cache):
-    steps = cache["steps"]
-    dx = np.zeros(dhs.shape[:2] + steps[0]["x"].shape[1:])
+    steps = cache.steps
+    dx = np.zeros(dhs.shape[:2] + steps[0].x.shape[1:])
     dh = dh_last
     for t in reversed(range(len(steps))):
         dx[:, t], dh, dparams = step_backward(dhs[:, t] + dh, steps[t])   # dparams is overwritten

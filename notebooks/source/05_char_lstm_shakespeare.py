@@ -137,7 +137,8 @@ passage = corpus.valid[: 400 if SMALL else 1200]
 ids = np.array(tokenizer.encode(passage))
 layer = {name: model.params[f"rnn.{name}_l0"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
 embedded, _ = embedding_forward(ids[None, :], model.params["embedding.weight"])   # (1, T, E)
-state, cells = None, []
+zeros = np.zeros((1, model.hidden_size), dtype=embedded.dtype)
+state, cells = (zeros, zeros), []                  # (h_0, c_0)
 for t in range(len(ids)):
     state, _ = lstm_step_forward(embedded[:, t], state, layer)
     cells.append(np.tanh(state[1][0]))

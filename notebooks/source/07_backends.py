@@ -1,18 +1,19 @@
 # %% [markdown]
-# # 7. One model, three backends: NumPy, Numba, CuPy
+# # 7. One model, four backends: the textbook, NumPy, Numba, CuPy
 #
-# Everything so far ran on the readable NumPy code in `scratchlm/layers`. The same code runs on
-# two faster backends, chosen by one switch:
+# The layers in `scratchlm/layers` are the textbook: each op as the lecture writes it. The models
+# run on a fast engine (`scratchlm/kernels`) that computes the same values; one switch chooses:
 #
 # | backend | arrays | what runs |
 # | --- | --- | --- |
-# | `numpy` | NumPy, CPU | the reference code, as written in the layers |
-# | `numba` | NumPy, CPU | the same, with hot spots (gate math, scatter-add, softmax) replaced by fused Numba loops, and the recurrent step's product by a kernel that packs W_hh once per sequence |
-# | `cupy`  | CuPy, GPU  | arrays on the GPU; the same hot spots as CuPy kernels |
+# | `reference` | NumPy, CPU | the textbook layers, as written: a loop over the step functions |
+# | `numpy` | NumPy, CPU | the engine: whole-sequence ops, time-major buffers, the input product for all steps at once (the default) |
+# | `numba` | NumPy, CPU | the engine, with its pieces (gate math, scatter-add, softmax rows) as fused Numba loops, and the recurrent step's product by a kernel that packs W_hh once per sequence |
+# | `cupy`  | CuPy, GPU  | the engine on the GPU, its pieces as CuPy kernels |
 #
-# A layer never imports NumPy or CuPy itself: it asks `backend.xp()` for the array module and
-# `backend.kernel(name, reference)` for the implementation of a hot spot, which is the layer's own
-# NumPy function unless the active backend has a faster one. This notebook trains-steps the same
+# A model never imports NumPy or CuPy itself: it asks `backend.xp()` for the array module and
+# `backend.op(name)` for each op (`"lstm_forward"`, ...), which is the textbook function under
+# `reference` and the engine's under the others. This notebook trains-steps the same
 # model on every backend available here, checks that they compute the same numbers, and times them.
 
 # %%
@@ -34,8 +35,8 @@ else:
 vocab_size, embed_dim = 65, 64          # a character model, as in notebook 5
 available = backend.available()
 print("backends available here:", available)
-for name in available[1:]:
-    print(f"kernels of {name}:", ", ".join(backend.kernel_names(name)))
+for op, implementation in backend.implementations("reference").items():
+    print(f"{op:<32} reference: {implementation:<56} numpy: {backend.implementations('numpy')[op]}")
 
 # %% [markdown]
 # ## The same numbers on every backend
@@ -57,7 +58,7 @@ def one_step(cell):
 
 
 reference = {}
-backend.use("numpy")
+backend.use("reference")
 for cell in ("rnn", "lstm", "gru"):
     _, loss, grads = one_step(cell)
     reference[cell] = (loss, {k: backend.asnumpy(v) for k, v in grads.items()})
@@ -68,7 +69,7 @@ for name in available[1:]:
         _, loss, grads = one_step(cell)
         worst = max(np.abs(backend.asnumpy(grads[k]) - g).max() / (np.abs(g).max() + 1e-30)
                     for k, g in reference[cell][1].items())
-        print(f"{name:>6} {cell:>5}: loss {loss:.6f} (numpy {reference[cell][0]:.6f}), "
+        print(f"{name:>6} {cell:>5}: loss {loss:.6f} (textbook {reference[cell][0]:.6f}), "
               f"largest gradient difference {worst:.1e} of the gradient's scale")
 backend.use("numpy")
 

@@ -18,7 +18,8 @@ import os
 
 import numpy as np
 
-from scratchlm import beam, plot, sampling, tasks
+from scratchlm import beam, plot, sampling
+from scratchlm.data import tasks
 from scratchlm.data import load_corpus
 from scratchlm.metrics import evaluate
 from scratchlm.models.bilm import BiLM

@@ -1,6 +1,6 @@
 """Check every layer's and model's backward pass against centred finite differences (float64).
 
-Runs the cases registered in ``scratchlm.gradcheck_cases`` and prints one row per case: its name,
+Runs the cases registered in ``scratchlm.gradcheck.cases`` and prints one row per case: its name,
 the largest relative error between the analytic and the numeric gradient, the tolerance, and
 PASS / FAIL. A failing case also prints the per-array report that says where the worst element
 is and what kind of bug the pattern suggests. Exit status 1 if any case fails.
@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.backend:
         backend.use(args.backend)
-    from scratchlm.gradcheck_cases import CASES, run_case  # after backend.use, so the arrays land on the chosen device
+    from scratchlm.gradcheck.cases import CASES, run_case  # after backend.use, so the arrays land on the chosen device
 
     cases = [case for case in CASES if args.case is None or args.case.lower() in case.name.lower()]
     if not cases:

@@ -14,7 +14,7 @@ or from a shell: ``scratchlm exercise check my_exercises/rnn_step.py`` (every ex
 file, with a score; ``--json`` for programs). The checker (:mod:`.checker`) poses several
 problems of pairwise different sizes and compares your answer with scratchlm's own code; for a
 backward pass also with finite differences. The backward exercises get their cache from the
-forward passes in :mod:`.caches` (named tuples: ``cache.x``, ``cache.h_prev``, ``cache.i``, ...).
+forward passes in :mod:`.forward` (the textbook layers; named tuples: ``cache.x``, ``cache.h_prev``, ``cache.i``, ...).
 
 The worked solutions are not part of the installed package: teachers find them in the
 ``solutions/`` folder of the source repository.

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from scratchlm.exercises import caches, library
+from scratchlm.exercises import forward, library
 
 PARAM_NAMES = library.PARAM_NAMES
 
@@ -136,7 +136,7 @@ def embedding_backward_problem(rng, sizes, index):
         return float((values["dweight"][ids] * dout).sum())
 
     return Problem("embedding_backward", sizes,
-                   lambda: (dout.copy(), caches.EmbeddingCache(ids.copy(), sizes["V"])),
+                   lambda: (dout.copy(), forward.EmbeddingCache(ids.copy(), sizes["V"])),
                    lambda dweight: {"dweight": dweight},
                    lambda: _pick(["dweight"])(library.embedding(ids, weight, dout)),
                    inputs={"dweight": weight}, objective=objective,
@@ -168,7 +168,7 @@ def affine_backward_problem(rng, sizes, index):
         dx, dweight, dbias = expect_tuple(returned, 3, "(dx, dweight, dbias)")
         return {"dx": dx, "dweight": dweight, "dbias": dbias}
 
-    return Problem("affine_backward", sizes, lambda: (dy.copy(), caches.AffineCache(x.copy(), weight.copy())),
+    return Problem("affine_backward", sizes, lambda: (dy.copy(), forward.AffineCache(x.copy(), weight.copy())),
                    interpret, lambda: _pick(["dx", "dweight", "dbias"])(library.affine(x, weight, bias, dy)),
                    inputs={"dx": x, "dweight": weight, "dbias": bias}, objective=objective,
                    context={"x": x, "weight": weight, "dy": dy}, time_axes={"dx": 1})
@@ -207,9 +207,9 @@ def softmax_backward_problem(rng, sizes, index):
     logits, targets, mask, dloss = softmax_data(rng, sizes, index)
 
     def objective(values):
-        return dloss * caches.softmax_cross_entropy_forward(values["dlogits"], targets, mask)[0]
+        return dloss * forward.softmax_cross_entropy_forward(values["dlogits"], targets, mask)[0]
 
-    _, cache = caches.softmax_cross_entropy_forward(logits, targets, mask)
+    _, cache = forward.softmax_cross_entropy_forward(logits, targets, mask)
     return Problem("softmax_cross_entropy_backward", sizes,
                    lambda: (copy.deepcopy(cache), dloss), lambda dlogits: {"dlogits": dlogits},
                    lambda: _pick(["dlogits"])(library.softmax_cross_entropy(logits, targets, mask, dloss)),
@@ -243,9 +243,9 @@ def rnn_step_backward_problem(rng, sizes, index):
     x, h_prev, params, dh = rnn_step_data(rng, sizes)
 
     def objective(values):
-        return float((caches.rnn_step_forward(values["dx"], values["dh_prev"], _params_of(values))[0] * dh).sum())
+        return float((forward.rnn_step_forward(values["dx"], values["dh_prev"], _params_of(values))[0] * dh).sum())
 
-    _, cache = caches.rnn_step_forward(x, h_prev, params)
+    _, cache = forward.rnn_step_forward(x, h_prev, params)
     return Problem("rnn_step_backward", sizes, lambda: (dh.copy(), copy.deepcopy(cache)),
                    lambda returned: _step_grads(returned, "(dx, dh_prev, dparams)"),
                    lambda: _pick(STEP_GRADS)(library.rnn_step(x, h_prev, params, dh)),
@@ -275,14 +275,14 @@ def rnn_backward_problem(rng, sizes, index):
     x, h0, params, dhs, dh_last = rnn_sequence_data(rng, sizes)
 
     def objective(values):
-        hs, h_last, _ = caches.rnn_forward(values["dx"], values["dh0"], _params_of(values))
+        hs, h_last, _ = forward.rnn_forward(values["dx"], values["dh0"], _params_of(values))
         return float((hs * dhs).sum() + (h_last * dh_last).sum())
 
     def interpret(returned):
         dx, dh0, dparams = expect_tuple(returned, 3, "(dx, dh0, dparams)")
         return {"dx": dx, "dh0": dh0, **expect_param_dict(dparams)}
 
-    _, _, cache = caches.rnn_forward(x, h0, params)
+    _, _, cache = forward.rnn_forward(x, h0, params)
     return Problem("rnn_backward", sizes, lambda: (dhs.copy(), dh_last.copy(), copy.deepcopy(cache)), interpret,
                    lambda: _pick(("dx", "dh0") + STEP_GRADS[2:])(library.rnn_sequence(x, h0, params, dhs, dh_last)),
                    inputs={"dx": x, "dh0": h0, **_dparams(params)}, objective=objective,
@@ -317,7 +317,7 @@ def lstm_step_backward_problem(rng, sizes, index):
     x, h_prev, c_prev, params, dh, dc = lstm_step_data(rng, sizes)
 
     def objective(values):
-        (h, c), _ = caches.lstm_step_forward(values["dx"], (values["dh_prev"], values["dc_prev"]), _params_of(values))
+        (h, c), _ = forward.lstm_step_forward(values["dx"], (values["dh_prev"], values["dc_prev"]), _params_of(values))
         return float((h * dh).sum() + (c * dc).sum())
 
     def interpret(returned):
@@ -325,7 +325,7 @@ def lstm_step_backward_problem(rng, sizes, index):
         dh_prev, dc_prev = expect_tuple(dstate_prev, 2, "dstate_prev as the pair (dh_prev, dc_prev)")
         return {"dx": dx, "dh_prev": dh_prev, "dc_prev": dc_prev, **expect_param_dict(dparams)}
 
-    _, cache = caches.lstm_step_forward(x, (h_prev, c_prev), params)
+    _, cache = forward.lstm_step_forward(x, (h_prev, c_prev), params)
     names = ("dx", "dh_prev", "dc_prev") + STEP_GRADS[2:]
     return Problem("lstm_step_backward", sizes, lambda: ((dh.copy(), dc.copy()), copy.deepcopy(cache)), interpret,
                    lambda: _pick(names)(library.lstm_step(x, h_prev, c_prev, params, dh, dc)),
@@ -360,7 +360,7 @@ def lstm_backward_problem(rng, sizes, index):
     x, h0, c0, params, dhs, dh_last, dc_last = lstm_sequence_data(rng, sizes)
 
     def objective(values):
-        hs, (h, c), _ = caches.lstm_forward(values["dx"], (values["dh0"], values["dc0"]), _params_of(values))
+        hs, (h, c), _ = forward.lstm_forward(values["dx"], (values["dh0"], values["dc0"]), _params_of(values))
         return float((hs * dhs).sum() + (h * dh_last).sum() + (c * dc_last).sum())
 
     def interpret(returned):
@@ -368,7 +368,7 @@ def lstm_backward_problem(rng, sizes, index):
         dh0, dc0 = expect_tuple(dstate0, 2, "the initial state's gradient as the pair (dh0, dc0)")
         return {"dx": dx, "dh0": dh0, "dc0": dc0, **expect_param_dict(dparams)}
 
-    _, _, cache = caches.lstm_forward(x, (h0, c0), params)
+    _, _, cache = forward.lstm_forward(x, (h0, c0), params)
     names = ("dx", "dh0", "dc0") + STEP_GRADS[2:]
     return Problem("lstm_backward", sizes,
                    lambda: (dhs.copy(), (dh_last.copy(), dc_last.copy()), copy.deepcopy(cache)), interpret,
@@ -400,9 +400,9 @@ def gru_step_backward_problem(rng, sizes, index):
     x, h_prev, params, dh = gru_step_data(rng, sizes)
 
     def objective(values):
-        return float((caches.gru_step_forward(values["dx"], values["dh_prev"], _params_of(values))[0] * dh).sum())
+        return float((forward.gru_step_forward(values["dx"], values["dh_prev"], _params_of(values))[0] * dh).sum())
 
-    _, cache = caches.gru_step_forward(x, h_prev, params)
+    _, cache = forward.gru_step_forward(x, h_prev, params)
     return Problem("gru_step_backward", sizes, lambda: (dh.copy(), copy.deepcopy(cache)),
                    lambda returned: _step_grads(returned, "(dx, dh_prev, dparams)"),
                    lambda: _pick(STEP_GRADS)(library.gru_step(x, h_prev, params, dh)),

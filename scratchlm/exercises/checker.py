@@ -40,7 +40,7 @@ import numpy as np
 
 from scratchlm import gradcheck
 from scratchlm.exercises import cases, values
-from scratchlm.exercises.caches import SoftmaxCrossEntropyCache
+from scratchlm.exercises.forward import SoftmaxCrossEntropyCache
 from scratchlm.exercises.cases import AnswerShapeError, Problem
 
 TOLERANCES = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-3, np.dtype(np.float16): 3e-2}
@@ -152,10 +152,10 @@ class Report:
 
 ANSWER_MODULES = ("scratchlm.layers", "scratchlm.kernels", "scratchlm.models", "scratchlm.train", "scratchlm.data",
                   "scratchlm.ngram", "scratchlm.metrics", "scratchlm.sampling", "scratchlm.beam", "scratchlm.lm",
-                  "scratchlm.gradcheck", "scratchlm.exercises.library", "scratchlm.exercises.caches",
+                  "scratchlm.gradcheck", "scratchlm.exercises.library", "scratchlm.exercises.forward",
                   "scratchlm.exercises.values", "scratchlm.exercises.mistakes", "scratchlm.exercises.cases")
 # Helpers the templates may use, and the interface of the models an exercise is given.
-ALLOWED = {"scratchlm.layers.activations", "scratchlm.exercises.caches.sigmoid",
+ALLOWED = {"scratchlm.layers.activations", "scratchlm.exercises.forward.sigmoid",
            "scratchlm.exercises.values.BigramTableLM", "scratchlm.exercises.values.given_rnn_forward"}
 # Not resolved: code objects carry the path the package was imported from (a link in the sandbox).
 PACKAGE_DIR = str(Path(os.path.abspath(__file__)).parents[1])

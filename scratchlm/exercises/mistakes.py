@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from scratchlm.exercises import caches
-from scratchlm.exercises.caches import sigmoid
+from scratchlm.exercises import forward
+from scratchlm.exercises.forward import sigmoid
 from scratchlm.exercises.cases import Problem
 
 
@@ -478,7 +478,7 @@ MISTAKES: dict[str, list[Mistake]] = {
 
 def _rnn_forward_from_h0(problem) -> dict:
     x, h0, params = problem.arguments()
-    hs = np.stack([caches.rnn_step_forward(x[:, t], h0, params)[0] for t in range(x.shape[1])], axis=1)
+    hs = np.stack([forward.rnn_step_forward(x[:, t], h0, params)[0] for t in range(x.shape[1])], axis=1)
     return {"hs": hs, "h_last": hs[:, -1]}
 
 
@@ -486,7 +486,7 @@ def _lstm_forward_c_not_carried(problem) -> dict:
     x, (h, c0), params = problem.arguments()
     hs = []
     for t in range(x.shape[1]):
-        (h, c), _ = caches.lstm_step_forward(x[:, t], (h, c0), params)
+        (h, c), _ = forward.lstm_step_forward(x[:, t], (h, c0), params)
         hs.append(h)
     return {"hs": np.stack(hs, axis=1), "h_last": h, "c_last": c}
 
@@ -687,7 +687,7 @@ def _run_windows(problem, *, start="carried") -> dict:
     for window in windows:
         h = {"carried": h, "h0": h0, "zeros": np.zeros_like(h0)}[start]
         starts.append(h)
-        window_hs, h, _ = caches.rnn_forward(window, h, params)
+        window_hs, h, _ = forward.rnn_forward(window, h, params)
         hs.append(window_hs)
     out = {"hs": np.concatenate(hs, axis=1)}
     out.update({f"start state of window {k + 1}": state for k, state in enumerate(starts)})

@@ -12,7 +12,7 @@ import numpy as np
 
 from scratchlm import beam, metrics, sampling
 from scratchlm.data.batching import StreamBatches
-from scratchlm.exercises import caches, cases
+from scratchlm.exercises import cases, forward
 from scratchlm.exercises.cases import AnswerShapeError, Problem, expect_tuple
 from scratchlm.lm import LanguageModel
 from scratchlm.ngram.counting import NGramCounts
@@ -121,7 +121,7 @@ def stream_windows_problem(rng, index):
 
 def given_rnn_forward(x, h0, params):
     """The Elman RNN over one window, handed to the run_windows exercise: (hs (B, T, H), h_T)."""
-    hs, h_last, _ = caches.rnn_forward(x, h0, params)
+    hs, h_last, _ = forward.rnn_forward(x, h0, params)
     return hs, h_last
 
 

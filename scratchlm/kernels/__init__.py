@@ -1,54 +1,102 @@
-"""Fast versions of layer internals, one module per backend.
+"""The engine: fast implementations of whole ops, with the same contract as the textbook's.
 
-Each module exposes ``KERNELS``, a dict from an operation's name to a function with exactly the
-signature and results of the NumPy reference it replaces (the reference lives in
-``scratchlm/layers``). :func:`scratchlm.backend.kernel` picks the active backend's entry, and
-``tests/test_kernels.py`` checks every entry against its reference.
+``scratchlm/layers`` is the textbook: each op written as the lecture writes it. A model does not
+import those functions directly; it asks the backend for an op (``backend.op("lstm_forward")``)
+and gets, through :func:`ops`, either the textbook function (backend "reference") or the
+engine's (backends "numpy", "numba", "cupy"). Both take the same arguments and return the same
+values (tests/kernels/test_conformance.py holds every backend to the textbook); a cache made by
+one is read only by the backward pass of the same one.
 
-The seams (op name -> reference function, its arguments and results). B batch, H hidden size,
-N rows, V vocabulary size, E embedding size. A kernel must not modify its inputs and must return
-new arrays; dtypes follow the inputs. The two LSTM gate ops also take ``out=``, a tuple of arrays
-shaped like their results (not overlapping the inputs), and then write into those and return them:
-lstm_forward and lstm_backward pass slices of their time-major buffers, which saves copying
-every result at every step (scratchlm/layers/results.py).
+The ops (contract = the textbook function of the same name in ``scratchlm/layers``):
 
-==============================  ===========================================================================
-op name                         reference, arguments -> results
-==============================  ===========================================================================
-"embedding_scatter_add"         layers.embedding.embedding_scatter_add(ids (N,) int, dout (N, E),
-                                num_embeddings V) -> dweight (V, E), repeated ids accumulate
-"softmax_cross_entropy_forward" layers.softmax_cross_entropy.cross_entropy_rows_forward(
-                                logits (N, V), targets (N,) int) -> (nll (N,), probs (N, V))
-"softmax_cross_entropy_backward" layers.softmax_cross_entropy.cross_entropy_rows_backward(
-                                probs (N, V), targets (N,) int, row_weights (N,))
-                                -> dlogits (N, V) = row_weights[:, None] * (probs - onehot(targets))
-"rnn_gates_forward"             layers.rnn.rnn_gates_forward(a (B, H)) -> h (B, H) = tanh(a)
-"rnn_gates_backward"            layers.rnn.rnn_gates_backward(dh (B, H), h (B, H)) -> da (B, H)
-"lstm_gates_forward"            layers.lstm.lstm_gates_forward(a (B, 4H), c_prev (B, H), out=None)
-                                -> (h (B, H), c (B, H), gates (B, 4H) = [i, f, g, o], tanh_c (B, H))
-"lstm_gates_backward"           layers.lstm.lstm_gates_backward(dh (B, H), dc (B, H), c_prev (B, H),
-                                gates (B, 4H), tanh_c (B, H), out=None) -> (da (B, 4H), dc_prev (B, H))
-"gru_gates_forward"             layers.gru.gru_gates_forward(ax (B, 3H), ah (B, 3H), h_prev (B, H))
-                                -> (h (B, H), gates (B, 3H) = [r, z, n])
-"gru_gates_backward"            layers.gru.gru_gates_backward(dh (B, H), h_prev (B, H), gates (B, 3H),
-                                ah_n (B, H)) -> (dax (B, 3H), dah (B, 3H), dh_prev_direct (B, H))
-"step_matmul_prepare"           layers.step_matmul.step_matmul_prepare(weight (K, N)) -> prepared, an
-                                object only the same backend's "step_matmul" reads (once per sequence)
-"step_matmul"                   layers.step_matmul.step_matmul(x (B, K), prepared, out (B, N)) -> out,
-                                out = x @ weight (every step: h W_hh^T forward, da W_hh backward)
-"sgd_update"                    train.optimizers.sgd_update(param, grad, lr) -> None; param -= lr * grad
-                                in place (the one seam that changes an input)
-==============================  ===========================================================================
+    embedding_forward, embedding_backward          linear_forward, linear_backward
+    dropout_forward, dropout_backward              softmax_cross_entropy_forward, _backward
+    rnn_forward, rnn_backward                      lstm_forward, lstm_backward
+    gru_forward, gru_backward                      bidirectional_forward, bidirectional_backward
+    sgd_update (train/optimizers.py: param -= lr * grad, in place)
 
-Which backend replaces what: ``numba_ops`` registers every op above except "rnn_gates_forward"
-(a single ``np.tanh`` call, which a Numba loop cannot beat: scalar ``tanh`` in Numba is tens of
-times slower than NumPy's vectorised one); its "step_matmul" pair packs the weight once per
-sequence for an inner kernel of its own (``packed_matmul.py``). ``cupy_ops`` registers the
-pointwise ops and leaves the products to CuPy's ``matmul`` (cuBLAS). Measurements and the
-reasons behind each choice are in docs/benchmarks.md.
+What the engine replaces, and where:
 
-Inside the sequence functions the per-step arguments are slices of time-major buffers
-(``buffer[t]``, C-contiguous (B, .) blocks); ``a`` already includes both biases for the RNN
-and LSTM (for the GRU ``ax`` holds b_ih and ``ah`` holds b_hh). The equations of each op are in
-the docstring of its reference.
+    recurrent.py        rnn/lstm/gru forward and backward: time-major buffers, the input product
+                        for all t at once, weight gradients as one product over (t, b) rows
+    bidirectional.py    the two directions through recurrent.py
+    rows.py             embedding_forward (the lookup, without re-checking ids a model checked at
+                        its entry), embedding_backward (scatter-add), softmax cross-entropy over rows
+    (pieces)            sgd_update
+
+The other ops (linear, dropout) are the textbook's under every backend: one matrix product or
+one mask, which no engine beats.
+
+Inside the engine's ops, the parts that a backend can do faster are *pieces*, each with a NumPy
+version in ``numpy_pieces.py`` / ``step_matmul.py``:
+
+    rnn_gates_forward / _backward, lstm_gates_forward / _backward, gru_gates_forward / _backward
+    step_matmul_prepare, step_matmul     the per-step product h_{t-1} W_hh^T and da_t W_hh
+    embedding_scatter_add, cross_entropy_rows_forward / _backward, sgd_update
+
+:func:`pieces` is the one place that decides which implementation of each piece runs: today the
+backend's own (``numba_ops.PIECES``, ``cupy_ops.PIECES``) where it has one, NumPy's otherwise.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+OP_NAMES = (
+    "embedding_forward", "embedding_backward", "linear_forward", "linear_backward",
+    "dropout_forward", "dropout_backward", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
+    "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
+    "bidirectional_forward", "bidirectional_backward", "sgd_update",
+)
+_PIECE_MODULES = {"numba": "scratchlm.kernels.numba_ops", "cupy": "scratchlm.kernels.cupy_ops"}
+_piece_tables: dict[str, dict[str, Callable]] = {}
+
+
+def reference_ops() -> dict[str, Callable]:
+    """Op name -> the textbook function that defines it."""
+    from scratchlm import layers
+    from scratchlm.layers import bidirectional
+    from scratchlm.train import optimizers
+
+    table = {name: getattr(layers, name) for name in OP_NAMES if hasattr(layers, name)}
+    table["bidirectional_forward"] = bidirectional.bidirectional_forward
+    table["bidirectional_backward"] = bidirectional.bidirectional_backward
+    table["sgd_update"] = optimizers.sgd_update
+    return table
+
+
+def engine_ops(backend_name: str) -> dict[str, Callable]:
+    """Op name -> the engine's implementation; the pieces inside follow the active backend."""
+    from scratchlm.kernels import bidirectional, recurrent, rows
+
+    table = reference_ops()
+    for module, names in ((recurrent, ("rnn", "lstm", "gru")), (bidirectional, ("bidirectional",))):
+        for name in names:
+            table[f"{name}_forward"] = getattr(module, f"{name}_forward")
+            table[f"{name}_backward"] = getattr(module, f"{name}_backward")
+    for name in ("embedding_forward", "embedding_backward", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward"):
+        table[name] = getattr(rows, name)
+    table["sgd_update"] = pieces(backend_name)["sgd_update"]
+    return table
+
+
+def ops(backend_name: str) -> dict[str, Callable]:
+    """The op table of a backend: the textbook's under "reference", the engine's otherwise."""
+    return reference_ops() if backend_name == "reference" else engine_ops(backend_name)
+
+
+def pieces(backend_name: str) -> dict[str, Callable]:
+    """Piece name -> the implementation the engine runs under ``backend_name``.
+
+    The backend's own piece where it has one, NumPy's otherwise. Tables are built once per
+    backend (importing numba or cupy only when that backend is asked for).
+    """
+    table = _piece_tables.get(backend_name)
+    if table is None:
+        from scratchlm.kernels import numpy_pieces
+
+        table = dict(numpy_pieces.PIECES)
+        if backend_name in _PIECE_MODULES:
+            table.update(importlib.import_module(_PIECE_MODULES[backend_name]).PIECES)
+        _piece_tables[backend_name] = table
+    return table

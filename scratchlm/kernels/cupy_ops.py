@@ -1,28 +1,30 @@
-"""CuPy GPU kernels for the "cupy" backend (see scratchlm/kernels/__init__.py).
+"""CuPy GPU pieces for the "cupy" backend (see scratchlm/kernels/__init__.py).
 
 This module is imported only when the "cupy" backend is switched on (``backend.use("cupy")``),
 so ``import cupy`` at its top never runs on a machine without CuPy.
 
-Under this backend every array lives on the GPU for the whole run: the layers get ``cupy`` from
-``backend.xp()`` and the kernels below take and return CuPy arrays. What a kernel buys on the GPU
-is fewer launches and fewer trips through device memory: the reference's gate math is about a
+Under this backend every array lives on the GPU for the whole run: the engine's sequence ops
+(``recurrent.py``, ``rows.py``) get ``cupy`` from ``backend.xp()`` and call the pieces below,
+which take and return CuPy arrays; the step products stay CuPy's ``matmul`` (cuBLAS). What a kernel buys on the GPU
+is fewer launches and fewer trips through device memory: the NumPy piece's gate math (``numpy_pieces.py``) is about a
 dozen elementwise launches per step, each reading and writing whole arrays; here it is one
 ``cupy.ElementwiseKernel`` launch per step that reads each input once and writes each output once
-(one GPU thread per (batch row, hidden unit)). The arithmetic follows the reference's, including
+(one GPU thread per (batch row, hidden unit)). The arithmetic follows the NumPy pieces', including
 sigma(a) = (1 + tanh(a / 2)) / 2 (scratchlm/layers/activations.py).
 
 The embedding backward uses ``cupyx.scatter_add`` (atomic adds, so repeated ids accumulate).
 
 Status: written against CuPy's documented API; no GPU was available when it was written, so it
-has not been run. tests/test_kernels.py runs every op here against the NumPy reference as soon
-as a machine with CuPy and a GPU runs the suite.
+has not been run on one. tests/kernels/ run every piece here against the NumPy piece, and every
+op against the textbook, as soon as a machine with CuPy and a GPU runs the suite (and on the
+CPU through tests/cupy_emulator.py everywhere else).
 """
 from __future__ import annotations
 
 import cupy
 import cupyx
 
-from scratchlm.layers.results import out_arrays
+from scratchlm.kernels.results import out_arrays
 
 # ElementwiseKernel compiles on first call (and caches on disk), so defining them here is cheap.
 # "raw" arguments are indexed by hand; the loop index i runs over the (B, H) non-raw arguments.
@@ -140,7 +142,7 @@ def _require_contiguous(out, what):
 
 
 def lstm_gates_forward(a, c_prev, out=None):
-    """Kernel for "lstm_gates_forward": one launch computes h, c, the gates and tanh(c).
+    """Piece "lstm_gates_forward": one launch computes h, c, the gates and tanh(c).
 
     With ``out`` the launch writes straight into the caller's arrays (they must be contiguous:
     ``gates`` is indexed by hand).
@@ -154,7 +156,7 @@ def lstm_gates_forward(a, c_prev, out=None):
 
 
 def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
-    """Kernel for "lstm_gates_backward": one launch for da and dc_prev (into ``out`` if given)."""
+    """Piece "lstm_gates_backward": one launch for da and dc_prev (into ``out`` if given)."""
     dh, dc, c_prev, gates, tanh_c = _contiguous(dh, dc, c_prev, gates, tanh_c)
     shapes = (gates.shape, c_prev.shape)
     out = _require_contiguous(out_arrays(out, shapes, gates.dtype, "lstm_gates_backward", cupy.empty), "lstm_gates_backward")
@@ -164,7 +166,7 @@ def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
 
 
 def gru_gates_forward(ax, ah, h_prev):
-    """Kernel for "gru_gates_forward": one launch for h and the gates."""
+    """Piece "gru_gates_forward": one launch for h and the gates."""
     ax, ah, h_prev = _contiguous(ax, ah, h_prev)
     gates = cupy.empty_like(ax)
     h = cupy.empty_like(h_prev)
@@ -173,7 +175,7 @@ def gru_gates_forward(ax, ah, h_prev):
 
 
 def gru_gates_backward(dh, h_prev, gates, ah_n):
-    """Kernel for "gru_gates_backward": one launch for dax, dah and the direct dh_prev."""
+    """Piece "gru_gates_backward": one launch for dax, dah and the direct dh_prev."""
     dh, h_prev, gates, ah_n = _contiguous(dh, h_prev, gates, ah_n)
     dax = cupy.empty_like(gates)
     dah = cupy.empty_like(gates)
@@ -183,19 +185,19 @@ def gru_gates_backward(dh, h_prev, gates, ah_n):
 
 
 def rnn_gates_backward(dh, h):
-    """Kernel for "rnn_gates_backward": da = dh (1 - h^2) in one launch."""
+    """Piece "rnn_gates_backward": da = dh (1 - h^2) in one launch."""
     return _rnn_backward(dh, h)
 
 
 def embedding_scatter_add(ids, dout, num_embeddings):
-    """Kernel for "embedding_scatter_add": atomic adds on the device."""
+    """Piece "embedding_scatter_add": atomic adds on the device."""
     dweight = cupy.zeros((num_embeddings, dout.shape[1]), dtype=dout.dtype)
     cupyx.scatter_add(dweight, ids, dout)
     return dweight
 
 
-def softmax_cross_entropy_forward(logits, targets):
-    """Kernel for "softmax_cross_entropy_forward": the shift and exp fused into one launch."""
+def cross_entropy_rows_forward(logits, targets):
+    """Piece "cross_entropy_rows_forward": the shift and exp fused into one launch."""
     row_max = logits.max(axis=1, keepdims=True)
     probs = _shifted_exp(logits, row_max)
     sum_exp = probs.sum(axis=1)
@@ -205,16 +207,16 @@ def softmax_cross_entropy_forward(logits, targets):
     return nll, probs
 
 
-def softmax_cross_entropy_backward(probs, targets, row_weights):
-    """Kernel for "softmax_cross_entropy_backward": w[n] (probs - onehot) in one launch."""
+def cross_entropy_rows_backward(probs, targets, row_weights):
+    """Piece "cross_entropy_rows_backward": w[n] (probs - onehot) in one launch."""
     probs, targets, row_weights = _contiguous(probs, targets, row_weights)
     return _cross_entropy_backward(probs, targets, row_weights, probs.shape[1])
 
 
-KERNELS = {
+PIECES = {
     "embedding_scatter_add": embedding_scatter_add,
-    "softmax_cross_entropy_forward": softmax_cross_entropy_forward,
-    "softmax_cross_entropy_backward": softmax_cross_entropy_backward,
+    "cross_entropy_rows_forward": cross_entropy_rows_forward,
+    "cross_entropy_rows_backward": cross_entropy_rows_backward,
     "rnn_gates_backward": rnn_gates_backward,
     "lstm_gates_forward": lstm_gates_forward,
     "lstm_gates_backward": lstm_gates_backward,

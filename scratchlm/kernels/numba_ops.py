@@ -1,7 +1,9 @@
-"""Numba CPU kernels for the "numba" backend (see scratchlm/kernels/__init__.py).
+"""Numba CPU pieces for the "numba" backend (see scratchlm/kernels/__init__.py).
 
-Each entry of :data:`KERNELS` takes the same arguments and returns the same values as the NumPy
-reference of the same name in ``scratchlm/layers`` (the docstrings there hold the equations).
+Each entry of :data:`PIECES` takes the same arguments and returns the same values as the NumPy
+piece of the same name in ``scratchlm/kernels/numpy_pieces.py`` (called "the reference" below), and runs
+inside the engine's sequence ops (``recurrent.py``, ``rows.py``); the equations are in the
+textbook layers' docstrings.
 What changes is how the work is scheduled, following what was measured on the benchmark machine
 (docs/benchmarks.md):
 
@@ -33,7 +35,7 @@ import numba
 import numpy as np
 
 from scratchlm.kernels import packed_matmul
-from scratchlm.layers.results import check_out, out_arrays
+from scratchlm.kernels.results import check_out, out_arrays
 
 SUPPORTED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 
@@ -68,7 +70,7 @@ def _scatter_add_rows(ids, dout, dweight):
 
 
 def embedding_scatter_add(ids, dout, num_embeddings):
-    """Kernel for "embedding_scatter_add": a loop in place of ``np.add.at`` (not in nopython mode)."""
+    """Piece "embedding_scatter_add": a loop in place of ``np.add.at`` (not in nopython mode)."""
     _one(dout)
     dweight = np.zeros((num_embeddings, dout.shape[1]), dtype=dout.dtype)
     _scatter_add_rows(ids, dout, dweight)
@@ -89,7 +91,7 @@ def _shift_rows(logits, row_max, targets, shifted, target_shifted):
             shifted[n, v] = logits[n, v] - row_max[n]
         target = targets[n]
         if target < 0 or target >= vocab_size:
-            raise IndexError("target id outside [0, vocab_size) in softmax_cross_entropy_forward")
+            raise IndexError("target id outside [0, vocab_size) in cross_entropy_rows_forward")
         target_shifted[n] = shifted[n, target]
 
 
@@ -119,8 +121,8 @@ def _normalise_rows(exp_shifted, target_shifted, sum_exp, nll):
         nll[n] = np.log(row_sum) - target_shifted[n]
 
 
-def softmax_cross_entropy_forward(logits, targets):
-    """Kernel for "softmax_cross_entropy_forward": (nll (N,), probs (N, V)) in three passes.
+def cross_entropy_rows_forward(logits, targets):
+    """Piece "cross_entropy_rows_forward": (nll (N,), probs (N, V)) in three passes.
 
     Reference: max, subtract, exp, sum and divide, each a full pass, two with a temporary.
     Here: NumPy's row max, one Numba pass (shift), NumPy's vectorised exp in place, and one
@@ -146,8 +148,8 @@ def _weighted_probs_minus_onehot(probs, targets, row_weights, dlogits):
         dlogits[n, targets[n]] -= weight
 
 
-def softmax_cross_entropy_backward(probs, targets, row_weights):
-    """Kernel for "softmax_cross_entropy_backward": one pass writing w[n] (probs[n] - onehot)."""
+def cross_entropy_rows_backward(probs, targets, row_weights):
+    """Piece "cross_entropy_rows_backward": one pass writing w[n] (probs[n] - onehot)."""
     _one(probs)
     dlogits = np.empty_like(probs)
     _weighted_probs_minus_onehot(probs, targets, row_weights, dlogits)
@@ -167,7 +169,7 @@ def _rnn_backward_loop(dh, h, one, da):
 
 
 def rnn_gates_backward(dh, h):
-    """Kernel for "rnn_gates_backward": da = dh (1 - h^2) in one pass."""
+    """Piece "rnn_gates_backward": da = dh (1 - h^2) in one pass."""
     da = np.empty(dh.shape, dtype=dh.dtype)
     _rnn_backward_loop(dh, h, _one(dh), da)
     return da
@@ -220,7 +222,7 @@ def _lstm_output(gates, tanh_c, h):
 
 
 def lstm_gates_forward(a, c_prev, out=None):
-    """Kernel for "lstm_gates_forward": two NumPy tanh calls, three fused Numba passes.
+    """Piece "lstm_gates_forward": two NumPy tanh calls, three fused Numba passes.
 
     With ``out`` the passes write straight into the caller's arrays (no copy afterwards).
     """
@@ -255,7 +257,7 @@ def _lstm_backward_loop(dh, dc, c_prev, gates, tanh_c, one, da, dc_prev):
 
 
 def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
-    """Kernel for "lstm_gates_backward": the whole backward gate math in one pass (into ``out`` if given)."""
+    """Piece "lstm_gates_backward": the whole backward gate math in one pass (into ``out`` if given)."""
     one = _one(gates)
     out = out_arrays(out, (gates.shape, c_prev.shape), gates.dtype, "lstm_gates_backward", np.empty)
     da, dc_prev = out
@@ -299,7 +301,7 @@ def _gru_interpolate(gates, h_prev, h):
 
 
 def gru_gates_forward(ax, ah, h_prev):
-    """Kernel for "gru_gates_forward": two NumPy tanh calls, three fused Numba passes."""
+    """Piece "gru_gates_forward": two NumPy tanh calls, three fused Numba passes."""
     one, half = _one(ax), _half(ax)
     hidden = h_prev.shape[1]
     gates = np.empty(ax.shape, dtype=ax.dtype)
@@ -333,7 +335,7 @@ def _gru_backward_loop(dh, h_prev, gates, ah_n, one, dax, dah, dh_direct):
 
 
 def gru_gates_backward(dh, h_prev, gates, ah_n):
-    """Kernel for "gru_gates_backward": the whole backward gate math in one pass."""
+    """Piece "gru_gates_backward": the whole backward gate math in one pass."""
     dax = np.empty(gates.shape, dtype=gates.dtype)
     dah = np.empty(gates.shape, dtype=gates.dtype)
     dh_direct = np.empty(h_prev.shape, dtype=gates.dtype)
@@ -357,12 +359,12 @@ class PackedWeight:
 
 
 def step_matmul_prepare(weight):
-    """Kernel for "step_matmul_prepare": pack W once; every step then reads the packed panels."""
+    """Piece "step_matmul_prepare": pack W once; every step then reads the packed panels."""
     return PackedWeight(weight)
 
 
 def step_matmul(x, prepared, out):
-    """Kernel for "step_matmul": out = x @ W with W packed by step_matmul_prepare.
+    """Piece "step_matmul": out = x @ W with W packed by step_matmul_prepare.
 
     The shapes are checked here, before the loops run (they do not check bounds).
     """
@@ -392,7 +394,7 @@ def _subtract_scaled(param, grad, lr):
 
 
 def sgd_update(param, grad, lr):
-    """Kernel for "sgd_update": param -= lr * grad in one pass, without NumPy's temporary.
+    """Piece "sgd_update": param -= lr * grad in one pass, without NumPy's temporary.
 
     The arithmetic is NumPy's for a Python-float lr (lr rounded to the array dtype, a product,
     then a difference), so the result is the same to the bit. Arrays that are not contiguous, or differ in shape or
@@ -405,10 +407,10 @@ def sgd_update(param, grad, lr):
         param -= lr * grad
 
 
-KERNELS = {
+PIECES = {
     "embedding_scatter_add": embedding_scatter_add,
-    "softmax_cross_entropy_forward": softmax_cross_entropy_forward,
-    "softmax_cross_entropy_backward": softmax_cross_entropy_backward,
+    "cross_entropy_rows_forward": cross_entropy_rows_forward,
+    "cross_entropy_rows_backward": cross_entropy_rows_backward,
     "rnn_gates_backward": rnn_gates_backward,
     "lstm_gates_forward": lstm_gates_forward,
     "lstm_gates_backward": lstm_gates_backward,

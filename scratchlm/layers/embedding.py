@@ -14,8 +14,17 @@ a scatter-add (``add.at``) and why the tests repeat ids on purpose.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from scratchlm import backend
-from scratchlm.validation import check_float_array, check_token_ids
+from scratchlm.checks import check_float_array, check_token_ids
+
+
+class EmbeddingCache(NamedTuple):
+    """What embedding_backward needs."""
+
+    ids: object  # (B, T) the token ids
+    vocab_size: int  # V, the number of rows of the weight
 
 
 def embedding_forward(ids, weight):
@@ -27,29 +36,12 @@ def embedding_forward(ids, weight):
 
     Returns:
         out: (B, T, E) = weight[ids].
-        cache: what embedding_backward needs (the ids and V).
+        cache: an EmbeddingCache (the ids and V), for embedding_backward.
     """
     weight = check_float_array(weight, "embedding weight", ndim=2)
     ids = check_token_ids(ids, "token ids", vocab_size=weight.shape[0])
     out = weight[ids]
-    return out, (ids, weight.shape[0])
-
-
-def embedding_scatter_add(ids, dout, num_embeddings):
-    """Kernel seam "embedding_scatter_add": dW (V, E) with dW[v] = sum of dout[n] where ids[n] == v.
-
-    Args:
-        ids: (N,) integer token ids.
-        dout: (N, E) upstream gradients, one row per id.
-        num_embeddings: V.
-
-    Returns:
-        dweight: (V, E), dtype of ``dout``.
-    """
-    xp = backend.xp()
-    dweight = xp.zeros((num_embeddings, dout.shape[1]), dtype=dout.dtype)
-    xp.add.at(dweight, ids, dout)  # accumulates repeated ids, unlike dweight[ids] += dout
-    return dweight
+    return out, EmbeddingCache(ids, weight.shape[0])
 
 
 def embedding_backward(dout, cache):
@@ -62,7 +54,8 @@ def embedding_backward(dout, cache):
     Returns:
         dweight: (V, E).
     """
-    ids, num_embeddings = cache
-    embed_dim = dout.shape[-1]
-    scatter_add = backend.kernel("embedding_scatter_add", embedding_scatter_add)
-    return scatter_add(ids.reshape(-1), dout.reshape(-1, embed_dim), num_embeddings)
+    xp = backend.xp()
+    ids, vocab_size = cache
+    dweight = xp.zeros((vocab_size, dout.shape[-1]), dtype=dout.dtype)
+    xp.add.at(dweight, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))  # accumulates repeated ids, unlike dweight[ids] += dout
+    return dweight

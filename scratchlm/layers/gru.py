@@ -1,7 +1,7 @@
 """GRU: PyTorch's nn.GRU layout and gate order (r, z, n).
 
-Forward, for t = 1 .. T, with the input part ax and the recurrent part ah kept apart because
-the reset gate multiplies only the recurrent part of the candidate n:
+Forward, for t = 1 .. T. The input part ax and the recurrent part ah are kept apart because the
+reset gate multiplies only the recurrent part of the candidate n:
 
     ax_t = W_ih x_t + b_ih,   ah_t = W_hh h_{t-1} + b_hh      (B, 3H), each split into [r, z, n] parts
     r_t = sigma(ax_r + ah_r)
@@ -11,205 +11,131 @@ the reset gate multiplies only the recurrent part of the candidate n:
 
 Backward through time, with dh_t the total gradient reaching h_t:
 
-    dn = dh_t (1 - z_t)          dz = dh_t (h_{t-1} - n_t)
-    dan = dn (1 - n_t^2)         dr = dan * ah_n
-    dax = [dr r (1 - r), dz z (1 - z), dan]
-    dah = [dr r (1 - r), dz z (1 - z), dan * r_t]
-    dx_t = dax W_ih      dh_{t-1} = dh_t z_t + dah W_hh
-    dW_ih = sum_t dax^T x_t     dW_hh = sum_t dah^T h_{t-1}     db_ih = sum dax     db_hh = sum dah
+    dn_t = dh_t * (1 - z_t)        dz_t = dh_t * (h_{t-1} - n_t)
+    dan  = dn_t * (1 - n_t^2)      dr_t = dan * ah_n
+    dar  = dr_t r_t (1 - r_t)      daz  = dz_t z_t (1 - z_t)
+    dax_t = [dar, daz, dan]        dah_t = [dar, daz, dan * r_t]
+    dx_t = dax_t W_ih              dh_{t-1} = dh_t * z_t + dah_t W_hh
+    dW_ih = sum_t dax_t^T x_t      dW_hh = sum_t dah_t^T h_{t-1}
+    db_ih = sum_t sum_b dax_t      db_hh = sum_t sum_b dah_t
 
 Shapes: B batch, T time, E input size, H hidden size.
 params = {"weight_ih": (3H, E), "weight_hh": (3H, H), "bias_ih": (3H,), "bias_hh": (3H,)}.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from scratchlm import backend
+from scratchlm.checks import CELL_PARAM_NAMES, check_recurrent_call, check_shape
 from scratchlm.layers.activations import sigmoid
-from scratchlm.layers.step_matmul import step_matmul, step_matmul_prepare
-from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 3
 
 
-def gru_gates_forward(ax, ah, h_prev):
-    """Kernel seam "gru_gates_forward": the pointwise part of one GRU step.
+class GRUStepCache(NamedTuple):
+    """What gru_step_backward needs from step t; every array (B, H) except x (B, E)."""
 
-    Args:
-        ax: (B, 3H) input part W_ih x_t + b_ih.
-        ah: (B, 3H) recurrent part W_hh h_{t-1} + b_hh.
-        h_prev: (B, H).
-
-    Returns:
-        h: (B, H) new hidden state.
-        gates: (B, 3H) the activated gates [r, z, n], kept for the backward pass.
-    """
-    xp = backend.xp()
-    hidden = h_prev.shape[1]
-    gates = xp.empty_like(ax)
-    gates[:, : 2 * hidden] = sigmoid(ax[:, : 2 * hidden] + ah[:, : 2 * hidden])  # r and z
-    r = gates[:, :hidden]
-    z = gates[:, hidden : 2 * hidden]
-    gates[:, 2 * hidden :] = xp.tanh(ax[:, 2 * hidden :] + r * ah[:, 2 * hidden :])
-    n = gates[:, 2 * hidden :]
-    return n + z * (h_prev - n), gates
+    x: object
+    h_prev: object
+    r: object
+    z: object
+    n: object
+    ah_n: object  # W_hn h_{t-1} + b_hn, the part of ah that r multiplies
+    params: dict
 
 
-def gru_gates_backward(dh, h_prev, gates, ah_n):
-    """Kernel seam "gru_gates_backward": backward of gru_gates_forward.
+class GRUCache(NamedTuple):
+    """What gru_backward needs: the cache of every step, t = 1 .. T in order."""
 
-    Args:
-        dh: (B, H) gradient reaching h_t.  h_prev: (B, H).
-        gates: (B, 3H) [r, z, n].  ah_n: (B, H) the n part of ah, W_hn h_{t-1} + b_hn.
-
-    Returns:
-        dax: (B, 3H), dah: (B, 3H) gradients of the two pre-activation parts,
-        dh_prev_direct: (B, H) the gradient reaching h_{t-1} through z_t * h_{t-1}
-            (the path through W_hh is dah @ W_hh, added by the caller).
-    """
-    xp = backend.xp()
-    hidden = h_prev.shape[1]
-    r = gates[:, :hidden]
-    z = gates[:, hidden : 2 * hidden]
-    n = gates[:, 2 * hidden :]
-    dan = dh * (1.0 - z) * (1.0 - n * n)
-    dax = xp.empty_like(gates)
-    dax[:, :hidden] = dan * ah_n * r * (1.0 - r)
-    dax[:, hidden : 2 * hidden] = dh * (h_prev - n) * z * (1.0 - z)
-    dax[:, 2 * hidden :] = dan
-    dah = dax.copy()
-    dah[:, 2 * hidden :] = dan * r
-    return dax, dah, dh * z
+    steps: list
 
 
 def gru_step_forward(x, h_prev, params):
-    """One GRU step.
+    """One GRU step, t.
 
     Args:
-        x: (B, E) input at this step.
-        h_prev: (B, H) previous hidden state, or None for zeros.
-        params: the cell's parameter dict.
+        x: (B, E) x_t.  h_prev: (B, H) h_{t-1}, or None for zeros.  params: see the module docstring.
 
     Returns:
-        h: (B, H) new hidden state.
-        cache: for gru_step_backward.
+        h: (B, H) h_t.  cache: a GRUStepCache, for gru_step_backward.
     """
-    hidden, input_size = check_cell_params(params, NUM_GATES, "gru")
-    x = check_cell_input(x, "gru step input", input_size, ndim=2)
-    h_prev = check_hidden_state(h_prev, "gru h_prev", x.shape[0], hidden, x.dtype)
+    H = params["weight_hh"].shape[1]
+    if h_prev is None:  # the zero state h_0 = 0
+        h_prev = backend.xp().zeros((x.shape[0], H), dtype=x.dtype)
     ax = x @ params["weight_ih"].T + params["bias_ih"]
     ah = h_prev @ params["weight_hh"].T + params["bias_hh"]
-    h, gates = backend.kernel("gru_gates_forward", gru_gates_forward)(ax, ah, h_prev)
-    return h, (x, h_prev, gates, ah[:, 2 * hidden :], params)
+    r = sigmoid(ax[:, :H] + ah[:, :H])
+    z = sigmoid(ax[:, H : 2 * H] + ah[:, H : 2 * H])
+    ah_n = ah[:, 2 * H :]
+    n = backend.xp().tanh(ax[:, 2 * H :] + r * ah_n)
+    h = (1.0 - z) * n + z * h_prev
+    return h, GRUStepCache(x, h_prev, r, z, n, ah_n, params)
 
 
 def gru_step_backward(dh, cache):
-    """Backward pass of one GRU step.
+    """Backward of one GRU step.
 
     Args:
-        dh: (B, H) gradient with respect to h.
-        cache: from gru_step_forward.
+        dh: (B, H) the total gradient reaching h_t.  cache: from gru_step_forward.
 
     Returns:
-        dx: (B, E), dh_prev: (B, H), dparams: dict keyed like params.
+        dx: (B, E).  dh_prev: (B, H) the gradient reaching h_{t-1}.  dparams: keyed and shaped like params.
     """
-    x, h_prev, gates, ah_n, params = cache
-    dax, dah, dh_prev = backend.kernel("gru_gates_backward", gru_gates_backward)(dh, h_prev, gates, ah_n)
-    dparams = {
-        "weight_ih": dax.T @ x,
-        "weight_hh": dah.T @ h_prev,
-        "bias_ih": dax.sum(axis=0),
-        "bias_hh": dah.sum(axis=0),
-    }
-    return dax @ params["weight_ih"], dh_prev + dah @ params["weight_hh"], dparams
+    xp = backend.xp()
+    x, h_prev, r, z, n, ah_n, params = cache
+    dn = dh * (1.0 - z)
+    dz = dh * (h_prev - n)
+    dan = dn * (1.0 - n * n)
+    dr = dan * ah_n
+    dar = dr * r * (1.0 - r)
+    daz = dz * z * (1.0 - z)
+    dax = xp.concatenate([dar, daz, dan], axis=1)
+    dah = xp.concatenate([dar, daz, dan * r], axis=1)
+    dparams = {"weight_ih": dax.T @ x, "weight_hh": dah.T @ h_prev,
+               "bias_ih": dax.sum(axis=0), "bias_hh": dah.sum(axis=0)}
+    return dax @ params["weight_ih"], dh * z + dah @ params["weight_hh"], dparams
 
 
 def gru_forward(x, h0, params):
-    """Run a GRU over a whole sequence.
+    """Run the GRU over a sequence.
 
     Args:
-        x: (B, T, E) inputs.
-        h0: (B, H) initial hidden state, or None for zeros.
-        params: the cell's parameter dict.
+        x: (B, T, E) inputs.  h0: (B, H) initial state, or None for zeros.  params: see above.
 
     Returns:
-        hs: (B, T, H) hidden state at every step.
-        h_T: (B, H) the last hidden state.
-        cache: for gru_backward.
+        hs: (B, T, H) h_1 .. h_T.  h_T: (B, H) the last state, to carry into the next window.
+        cache: a GRUCache, for gru_backward.
     """
-    xp = backend.xp()
-    hidden, input_size = check_cell_params(params, NUM_GATES, "gru")
-    x = check_cell_input(x, "gru input", input_size, ndim=3)
-    batch, time, _ = x.shape
-    h0 = check_hidden_state(h0, "gru h0", batch, hidden, x.dtype)
-    gates_forward = backend.kernel("gru_gates_forward", gru_gates_forward)
-
-    # Time-major inside, so that each step reads and writes one contiguous (B, .) block.
-    x_tm = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, E)
-    # (T, B, 3H): the input part for every t at once,
-    # as one (T*B, E) @ (E, G*H) product (a 3-D @ would loop over t with small products)
-    ax = (x_tm.reshape(time * batch, -1) @ params["weight_ih"].T).reshape(time, batch, -1)
-    ax += params["bias_ih"]
-    hs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # hs_tm[t + 1] = h_t, hs_tm[0] = h0
-    gates_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x.dtype)
-    ah_n_tm = xp.empty((time, batch, hidden), dtype=x.dtype)
-    hs_tm[0] = h0
-    # W_hh^T, prepared once per sequence for the product that runs at every step
-    # (scratchlm/layers/step_matmul.py).
-    weight_hh_t = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"].T)
-    recurrent_product = backend.kernel("step_matmul", step_matmul)
-    bias_hh = params["bias_hh"]
-    ah = xp.empty((batch, NUM_GATES * hidden), dtype=x.dtype)  # reused by every step
-    for t in range(time):
-        recurrent_product(hs_tm[t], weight_hh_t, out=ah)
-        ah += bias_hh
-        hs_tm[t + 1], gates_tm[t] = gates_forward(ax[t], ah, hs_tm[t])
-        ah_n_tm[t] = ah[:, 2 * hidden :]
-
-    hs = xp.ascontiguousarray(hs_tm[1:].transpose(1, 0, 2))
-    return hs, hs_tm[time].copy(), (x_tm, hs_tm, gates_tm, ah_n_tm, params)
+    check_recurrent_call("gru", NUM_GATES, x, h0, params)
+    h, hs, steps = h0, [], []
+    for t in range(x.shape[1]):
+        h, step_cache = gru_step_forward(x[:, t], h, params)
+        hs.append(h)
+        steps.append(step_cache)
+    return backend.xp().stack(hs, axis=1), h, GRUCache(steps)
 
 
 def gru_backward(dhs, dh_T, cache):
     """Backpropagation through time for gru_forward.
 
     Args:
-        dhs: (B, T, H) gradient with respect to every hidden state output hs.
-        dh_T: (B, H) gradient with respect to the returned last state, or None for zeros.
-        cache: from gru_forward.
+        dhs: (B, T, H) gradient of every output h_t.  dh_T: (B, H) gradient of the returned last
+        state, or None for zeros.  cache: from gru_forward.
 
     Returns:
         dx: (B, T, E), dh0: (B, H), dparams: dict keyed like params.
     """
     xp = backend.xp()
-    x_tm, hs_tm, gates_tm, ah_n_tm, params = cache
-    time, batch, input_size = x_tm.shape
-    hidden = hs_tm.shape[2]
-    gates_backward = backend.kernel("gru_gates_backward", gru_gates_backward)
-
-    dhs = check_upstream_gradient(dhs, "gru dhs", (batch, time, hidden), "(batch, time, hidden_size) like hs")
-    dh_T = check_upstream_gradient(dh_T, "gru dh_T", (batch, hidden), "(batch, hidden_size)")
-    dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
-    dax_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)
-    dah_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)
-    dh_next = xp.zeros((batch, hidden), dtype=x_tm.dtype) if dh_T is None else dh_T
-    weight_hh = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"])
-    recurrent_product = backend.kernel("step_matmul", step_matmul)
-    dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)  # reused by every step
-    for t in reversed(range(time)):
-        dh = dhs_tm[t] + dh_next
-        dax_tm[t], dah_tm[t], dh_direct = gates_backward(dh, hs_tm[t], gates_tm[t], ah_n_tm[t])
-        dh_next = recurrent_product(dah_tm[t], weight_hh, out=dh_prev)
-        dh_next += dh_direct
-
-    # All steps' weight gradients in one product each: rows are the (t, b) pairs.
-    dax_rows = dax_tm.reshape(time * batch, NUM_GATES * hidden)
-    dah_rows = dah_tm.reshape(time * batch, NUM_GATES * hidden)
-    dparams = {
-        "weight_ih": dax_rows.T @ x_tm.reshape(time * batch, input_size),
-        "weight_hh": dah_rows.T @ hs_tm[:time].reshape(time * batch, hidden),
-        "bias_ih": dax_rows.sum(axis=0),
-        "bias_hh": dah_rows.sum(axis=0),
-    }
-    dx_tm = (dax_rows @ params["weight_ih"]).reshape(time, batch, input_size)
-    dx = xp.ascontiguousarray(dx_tm.transpose(1, 0, 2))
-    return dx, dh_next, dparams
+    steps = cache.steps
+    params = steps[0].params
+    batch, hidden = steps[0].h_prev.shape
+    check_shape(dhs, "gru dhs", (batch, len(steps), hidden), "(batch, time, hidden_size) like hs")
+    dh = xp.zeros_like(steps[0].h_prev) if dh_T is None else dh_T
+    grads = {name: xp.zeros_like(params[name]) for name in CELL_PARAM_NAMES}
+    dxs = [None] * len(steps)
+    for t in reversed(range(len(steps))):
+        dxs[t], dh, step_grads = gru_step_backward(dhs[:, t] + dh, steps[t])
+        for name in grads:
+            grads[name] += step_grads[name]  # the same weights at every step: their gradients add up
+    return xp.stack(dxs, axis=1), dh, grads

@@ -10,7 +10,7 @@ Backward, with every leading axis (batch, time, ...) flattened into N rows:
 """
 from __future__ import annotations
 
-from scratchlm.validation import check_float_array
+from scratchlm.checks import check_float_array
 
 
 def linear_forward(x, weight, bias=None):

@@ -7,14 +7,15 @@ Forward, for t = 1 .. T (sigma is the logistic sigmoid, * is elementwise):
     c_t = f_t * c_{t-1} + i_t * g_t
     h_t = o_t * tanh(c_t)
 
-Backward through time, with dh_t and dc_t the total gradients reaching h_t and c_t:
+Backward through time, with dh_t and dc_t the total gradients reaching h_t and c_t (from the
+outputs at step t and from step t+1):
 
     do_t  = dh_t * tanh(c_t)
-    dc_t += dh_t * o_t * (1 - tanh(c_t)^2)
+    dc_t += dh_t * o_t * (1 - tanh(c_t)^2)              c_t reaches the loss through h_t as well
     di_t  = dc_t * g_t      df_t = dc_t * c_{t-1}      dg_t = dc_t * i_t
     dc_{t-1} = dc_t * f_t
     da_t  = [di_t i_t (1 - i_t), df_t f_t (1 - f_t), dg_t (1 - g_t^2), do_t o_t (1 - o_t)]
-    dx_t  = da_t W_ih       dh_{t-1} += da_t W_hh
+    dx_t  = da_t W_ih       dh_{t-1} = da_t W_hh
     dW_ih = sum_t da_t^T x_t      dW_hh = sum_t da_t^T h_{t-1}      db_ih = db_hh = sum_t sum_b da_t
 
 Shapes: B batch, T time, E input size, H hidden size. The state is the pair (h, c), each (B, H).
@@ -22,219 +23,125 @@ params = {"weight_ih": (4H, E), "weight_hh": (4H, H), "bias_ih": (4H,), "bias_hh
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from scratchlm import backend
+from scratchlm.checks import CELL_PARAM_NAMES, check_recurrent_call, check_shape
 from scratchlm.layers.activations import sigmoid
-from scratchlm.layers.results import write_results
-from scratchlm.layers.step_matmul import step_matmul, step_matmul_prepare
-from scratchlm.validation import check_cell_input, check_cell_params, check_hidden_state, check_upstream_gradient
 
 NUM_GATES = 4
 
 
-def lstm_gates_forward(a, c_prev, out=None):
-    """Kernel seam "lstm_gates_forward": the pointwise part of one LSTM step.
+class LSTMStepCache(NamedTuple):
+    """What lstm_step_backward needs from step t; every array (B, H) except x (B, E)."""
 
-    Args:
-        a: (B, 4H) gate pre-activations [a_i, a_f, a_g, a_o].
-        c_prev: (B, H) previous cell state.
-        out: optional tuple (h, c, gates, tanh_c) of arrays shaped like the results, to write
-            them into (the sequence loop passes slices of its time-major buffers, which saves
-            a copy of every result at every step). They must not overlap ``a`` or ``c_prev``.
-
-    Returns:
-        h: (B, H), c: (B, H),
-        gates: (B, 4H) the activated gates [i, f, g, o],
-        tanh_c: (B, H) tanh(c), kept for the backward pass.
-        When ``out`` is given, it is returned, filled.
-    """
-    xp = backend.xp()
-    hidden = c_prev.shape[1]
-    gates = sigmoid(a)  # i, f and o are sigmoids; g is overwritten with tanh below
-    gates[:, 2 * hidden : 3 * hidden] = xp.tanh(a[:, 2 * hidden : 3 * hidden])
-    i, f, g, o = (gates[:, k * hidden : (k + 1) * hidden] for k in range(4))
-    c = f * c_prev + i * g
-    tanh_c = xp.tanh(c)
-    return write_results(out, (o * tanh_c, c, gates, tanh_c))
+    x: object
+    h_prev: object
+    c_prev: object
+    i: object
+    f: object
+    g: object
+    o: object
+    tanh_c: object  # tanh(c_t)
+    params: dict
 
 
-def lstm_gates_backward(dh, dc, c_prev, gates, tanh_c, out=None):
-    """Kernel seam "lstm_gates_backward": backward of lstm_gates_forward.
+class LSTMCache(NamedTuple):
+    """What lstm_backward needs: the cache of every step, t = 1 .. T in order."""
 
-    Args:
-        dh: (B, H) gradient reaching h_t.  dc: (B, H) gradient reaching c_t from step t+1.
-        c_prev: (B, H).  gates: (B, 4H) [i, f, g, o].  tanh_c: (B, H).
-        out: optional tuple (da, dc_prev) of arrays to write the results into, as in
-            lstm_gates_forward; they must not overlap the inputs.
-
-    Returns:
-        da: (B, 4H) gradient of the pre-activations.
-        dc_prev: (B, H) gradient reaching c_{t-1}.
-        When ``out`` is given, it is returned, filled.
-    """
-    xp = backend.xp()
-    hidden = c_prev.shape[1]
-    i, f, g, o = (gates[:, k * hidden : (k + 1) * hidden] for k in range(4))
-    dc_total = dc + dh * o * (1.0 - tanh_c * tanh_c)
-    da = xp.empty_like(gates)
-    da[:, :hidden] = dc_total * g * i * (1.0 - i)
-    da[:, hidden : 2 * hidden] = dc_total * c_prev * f * (1.0 - f)
-    da[:, 2 * hidden : 3 * hidden] = dc_total * i * (1.0 - g * g)
-    da[:, 3 * hidden :] = dh * tanh_c * o * (1.0 - o)
-    return write_results(out, (da, dc_total * f))
-
-
-def _check_state(state, name, batch, hidden, dtype):
-    if state is None:
-        return check_hidden_state(None, name, batch, hidden, dtype), check_hidden_state(None, name, batch, hidden, dtype)
-    if not isinstance(state, (tuple, list)) or len(state) != 2:
-        raise TypeError(f"{name} must be the pair (h, c) of (batch, hidden_size) arrays, or None, got {type(state).__name__}")
-    return (
-        check_hidden_state(state[0], f"{name} h", batch, hidden, dtype),
-        check_hidden_state(state[1], f"{name} c", batch, hidden, dtype),
-    )
+    steps: list
 
 
 def lstm_step_forward(x, state_prev, params):
-    """One LSTM step.
+    """One LSTM step, t.
 
     Args:
-        x: (B, E) input at this step.
-        state_prev: (h_prev, c_prev), each (B, H), or None for zeros.
-        params: the cell's parameter dict.
+        x: (B, E) x_t.  state_prev: (h_{t-1}, c_{t-1}), each (B, H), or None for zeros.
+        params: see the module docstring.
 
     Returns:
-        state: (h, c), each (B, H).
-        cache: for lstm_step_backward.
+        state: (h_t, c_t), each (B, H).  cache: an LSTMStepCache, for lstm_step_backward.
     """
-    hidden, input_size = check_cell_params(params, NUM_GATES, "lstm")
-    x = check_cell_input(x, "lstm step input", input_size, ndim=2)
-    h_prev, c_prev = _check_state(state_prev, "lstm state_prev", x.shape[0], hidden, x.dtype)
+    xp = backend.xp()
+    H = params["weight_hh"].shape[1]
+    zeros = xp.zeros((x.shape[0], H), dtype=x.dtype)
+    h_prev, c_prev = (zeros, zeros) if state_prev is None else state_prev
     a = x @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T + params["bias_hh"]
-    h, c, gates, tanh_c = backend.kernel("lstm_gates_forward", lstm_gates_forward)(a, c_prev)
-    return (h, c), (x, h_prev, c_prev, gates, tanh_c, params)
+    i = sigmoid(a[:, :H])
+    f = sigmoid(a[:, H : 2 * H])
+    g = xp.tanh(a[:, 2 * H : 3 * H])
+    o = sigmoid(a[:, 3 * H :])
+    c = f * c_prev + i * g
+    tanh_c = xp.tanh(c)
+    h = o * tanh_c
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, i, f, g, o, tanh_c, params)
 
 
 def lstm_step_backward(dstate, cache):
-    """Backward pass of one LSTM step.
+    """Backward of one LSTM step.
 
     Args:
-        dstate: (dh, dc), each (B, H); dc may be None (no gradient reaches c from later steps).
+        dstate: (dh_t, dc_t), each (B, H), the total gradients reaching h_t and c_t.
         cache: from lstm_step_forward.
 
     Returns:
-        dx: (B, E), dstate_prev: (dh_prev, dc_prev), dparams: dict keyed like params.
+        dx: (B, E).  dstate_prev: (dh_{t-1}, dc_{t-1}), each (B, H).  dparams: keyed and shaped like params.
     """
-    x, h_prev, c_prev, gates, tanh_c, params = cache
     dh, dc = dstate
-    if dc is None:
-        dc = backend.xp().zeros_like(c_prev)
-    da, dc_prev = backend.kernel("lstm_gates_backward", lstm_gates_backward)(dh, dc, c_prev, gates, tanh_c)
-    dbias = da.sum(axis=0)
-    dparams = {"weight_ih": da.T @ x, "weight_hh": da.T @ h_prev, "bias_ih": dbias, "bias_hh": dbias.copy()}
+    x, h_prev, c_prev, i, f, g, o, tanh_c, params = cache
+    do = dh * tanh_c
+    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+    di = dc * g
+    df = dc * c_prev
+    dg = dc * i
+    dc_prev = dc * f
+    da = backend.xp().concatenate([di * i * (1.0 - i), df * f * (1.0 - f), dg * (1.0 - g * g), do * o * (1.0 - o)], axis=1)
+    dparams = {"weight_ih": da.T @ x, "weight_hh": da.T @ h_prev,
+               "bias_ih": da.sum(axis=0), "bias_hh": da.sum(axis=0)}
     return da @ params["weight_ih"], (da @ params["weight_hh"], dc_prev), dparams
 
 
 def lstm_forward(x, state0, params):
-    """Run an LSTM over a whole sequence.
+    """Run the LSTM over a sequence.
 
     Args:
-        x: (B, T, E) inputs.
-        state0: (h0, c0), each (B, H), or None for zeros.
-        params: the cell's parameter dict.
+        x: (B, T, E) inputs.  state0: (h_0, c_0), each (B, H), or None for zeros.  params: see above.
 
     Returns:
-        hs: (B, T, H) the output h_t at every step.
-        state_T: (h_T, c_T), each (B, H), to carry into the next window.
-        cache: for lstm_backward.
+        hs: (B, T, H) h_1 .. h_T.  state_T: (h_T, c_T), to carry into the next window.
+        cache: an LSTMCache, for lstm_backward.
     """
-    xp = backend.xp()
-    hidden, input_size = check_cell_params(params, NUM_GATES, "lstm")
-    x = check_cell_input(x, "lstm input", input_size, ndim=3)
-    batch, time, _ = x.shape
-    h0, c0 = _check_state(state0, "lstm state0", batch, hidden, x.dtype)
-    gates_forward = backend.kernel("lstm_gates_forward", lstm_gates_forward)
-
-    # Time-major inside, so that each step reads and writes one contiguous (B, .) block.
-    x_tm = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, E)
-    hs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # hs_tm[t + 1] = h_t, hs_tm[0] = h0
-    cs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # likewise for c
-    gates_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x.dtype)
-    tanh_cs_tm = xp.empty((time, batch, hidden), dtype=x.dtype)
-    hs_tm[0], cs_tm[0] = h0, c0
-    # The input part W_ih x_t of a_t for every t at once, as one (T*B, E) @ (E, 4H) product (a
-    # 3-D @ would loop over t with small products). It is written into the buffer that will
-    # hold the gates: step t reads its part before overwriting it with the activated gates, so
-    # no second (T, B, 4H) array is needed.
-    xp.matmul(x_tm.reshape(time * batch, input_size), params["weight_ih"].T,
-              out=gates_tm.reshape(time * batch, NUM_GATES * hidden))
-    bias = params["bias_ih"] + params["bias_hh"]
-    # W_hh^T, prepared once per sequence for the product that runs at every step
-    # (scratchlm/layers/step_matmul.py).
-    weight_hh_t = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"].T)
-    recurrent_product = backend.kernel("step_matmul", step_matmul)
-    # One buffer for every step's a_t: a fresh (B, 4H) array per step costs the allocator (and,
-    # for large blocks, the kernel's page faults) more than the arithmetic around it.
-    a = xp.empty((batch, NUM_GATES * hidden), dtype=x.dtype)
-    for t in range(time):
-        recurrent_product(hs_tm[t], weight_hh_t, out=a)
-        a += gates_tm[t]  # W_ih x_t
-        a += bias
-        gates_forward(a, cs_tm[t], out=(hs_tm[t + 1], cs_tm[t + 1], gates_tm[t], tanh_cs_tm[t]))
-
-    hs = xp.ascontiguousarray(hs_tm[1:].transpose(1, 0, 2))
-    state_T = (hs_tm[time].copy(), cs_tm[time].copy())
-    return hs, state_T, (x_tm, hs_tm, cs_tm, gates_tm, tanh_cs_tm, params)
+    check_recurrent_call("lstm", NUM_GATES, x, state0, params)
+    state, hs, steps = state0, [], []
+    for t in range(x.shape[1]):
+        state, step_cache = lstm_step_forward(x[:, t], state, params)
+        hs.append(state[0])
+        steps.append(step_cache)
+    return backend.xp().stack(hs, axis=1), state, LSTMCache(steps)
 
 
 def lstm_backward(dhs, dstate_T, cache):
     """Backpropagation through time for lstm_forward.
 
     Args:
-        dhs: (B, T, H) gradient with respect to every output h_t.
-        dstate_T: (dh_T, dc_T) gradients with respect to the returned last state (either may be
-            None), or None for zeros.
-        cache: from lstm_forward.
+        dhs: (B, T, H) gradient of every output h_t.  dstate_T: (dh_T, dc_T), gradients of the
+        returned last state (None, or either entry None, for zeros).  cache: from lstm_forward.
 
     Returns:
-        dx: (B, T, E), dstate0: (dh0, dc0), dparams: dict keyed like params.
+        dx: (B, T, E), dstate0: (dh_0, dc_0), dparams: dict keyed like params.
     """
     xp = backend.xp()
-    x_tm, hs_tm, cs_tm, gates_tm, tanh_cs_tm, params = cache
-    time, batch, input_size = x_tm.shape
-    hidden = hs_tm.shape[2]
-    gates_backward = backend.kernel("lstm_gates_backward", lstm_gates_backward)
-
-    dhs = check_upstream_gradient(dhs, "lstm dhs", (batch, time, hidden), "(batch, time, hidden_size) like hs")
-    dh_next, dc_next = (None, None) if dstate_T is None else dstate_T
-    dh_next = check_upstream_gradient(dh_next, "lstm dh_T", (batch, hidden), "(batch, hidden_size)")
-    dc_next = check_upstream_gradient(dc_next, "lstm dc_T", (batch, hidden), "(batch, hidden_size)")
-    if dh_next is None:
-        dh_next = xp.zeros((batch, hidden), dtype=x_tm.dtype)
-    if dc_next is None:
-        dc_next = xp.zeros((batch, hidden), dtype=x_tm.dtype)
-    dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
-    da_tm = xp.empty((time, batch, NUM_GATES * hidden), dtype=x_tm.dtype)
-    weight_hh = backend.kernel("step_matmul_prepare", step_matmul_prepare)(params["weight_hh"])
-    recurrent_product = backend.kernel("step_matmul", step_matmul)
-    # Buffers reused by every step, as a is in the forward pass. dc_{t-1} is written into the
-    # one of the pair that does not hold dc_t (a kernel's outputs must not overlap its inputs).
-    dh = xp.empty((batch, hidden), dtype=x_tm.dtype)
-    dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)
-    dc_pair = (xp.empty((batch, hidden), dtype=x_tm.dtype), xp.empty((batch, hidden), dtype=x_tm.dtype))
-    for t in reversed(range(time)):
-        xp.add(dhs_tm[t], dh_next, out=dh)
-        _, dc_next = gates_backward(dh, dc_next, cs_tm[t], gates_tm[t], tanh_cs_tm[t], out=(da_tm[t], dc_pair[t % 2]))
-        dh_next = recurrent_product(da_tm[t], weight_hh, out=dh_prev)
-
-    # All steps' weight gradients in one product each: rows are the (t, b) pairs.
-    da_rows = da_tm.reshape(time * batch, NUM_GATES * hidden)
-    dbias = da_rows.sum(axis=0)
-    dparams = {
-        "weight_ih": da_rows.T @ x_tm.reshape(time * batch, input_size),
-        "weight_hh": da_rows.T @ hs_tm[:time].reshape(time * batch, hidden),
-        "bias_ih": dbias,
-        "bias_hh": dbias.copy(),
-    }
-    dx_tm = (da_rows @ params["weight_ih"]).reshape(time, batch, input_size)
-    dx = xp.ascontiguousarray(dx_tm.transpose(1, 0, 2))
-    return dx, (dh_next, dc_next), dparams
+    steps = cache.steps
+    params = steps[0].params
+    batch, hidden = steps[0].c_prev.shape
+    check_shape(dhs, "lstm dhs", (batch, len(steps), hidden), "(batch, time, hidden_size) like hs")
+    dh, dc = (None, None) if dstate_T is None else dstate_T
+    dh = xp.zeros_like(steps[0].c_prev) if dh is None else dh
+    dc = xp.zeros_like(steps[0].c_prev) if dc is None else dc
+    grads = {name: xp.zeros_like(params[name]) for name in CELL_PARAM_NAMES}
+    dxs = [None] * len(steps)
+    for t in reversed(range(len(steps))):
+        dxs[t], (dh, dc), step_grads = lstm_step_backward((dhs[:, t] + dh, dc), steps[t])
+        for name in grads:
+            grads[name] += step_grads[name]  # the same weights at every step: their gradients add up
+    return xp.stack(dxs, axis=1), (dh, dc), grads

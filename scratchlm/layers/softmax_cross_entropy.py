@@ -17,8 +17,19 @@ Backward (softmax and cross-entropy together give the short form):
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from scratchlm import backend
-from scratchlm.validation import check_float_array, check_mask, check_shape, check_token_ids
+from scratchlm.checks import check_float_array, check_mask, check_shape, check_token_ids
+
+
+class SoftmaxCrossEntropyCache(NamedTuple):
+    """What softmax_cross_entropy_backward needs."""
+
+    probs: object  # (B, T, V) softmax(z)
+    targets: object  # (B, T) y, with id 0 at masked-out positions
+    mask: object  # (B, T) m as 1.0 / 0.0 in the logits' dtype
+    count: int  # N, the number of counted tokens
 
 
 def log_softmax(logits):
@@ -26,45 +37,6 @@ def log_softmax(logits):
     xp = backend.xp()
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def cross_entropy_rows_forward(logits, targets):
-    """Kernel seam "softmax_cross_entropy_forward": per-row NLL and softmax.
-
-    Args:
-        logits: (N, V).
-        targets: (N,) integer ids in [0, V).
-
-    Returns:
-        nll: (N,) -log softmax(logits[n])[targets[n]].
-        probs: (N, V) softmax(logits), kept for the backward pass.
-    """
-    xp = backend.xp()
-    rows = xp.arange(logits.shape[0])
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = xp.exp(shifted)
-    sum_exp = probs.sum(axis=1)
-    probs /= sum_exp[:, None]
-    nll = xp.log(sum_exp) - shifted[rows, targets]
-    return nll, probs
-
-
-def cross_entropy_rows_backward(probs, targets, row_weights):
-    """Kernel seam "softmax_cross_entropy_backward": dlogits = w[n] * (probs[n] - onehot(targets[n])).
-
-    Args:
-        probs: (N, V) softmax from the forward pass.
-        targets: (N,) integer ids.
-        row_weights: (N,) dloss * m[n] / N for each row (0 for padding).
-
-    Returns:
-        dlogits: (N, V), a new array (``probs`` is left unchanged).
-    """
-    xp = backend.xp()
-    rows = xp.arange(probs.shape[0])
-    dlogits = probs * row_weights[:, None]
-    dlogits[rows, targets] -= row_weights
-    return dlogits
 
 
 def softmax_cross_entropy_forward(logits, targets, mask=None):
@@ -77,29 +49,26 @@ def softmax_cross_entropy_forward(logits, targets, mask=None):
 
     Returns:
         loss: float, mean NLL in nats per counted token.
-        cache: what softmax_cross_entropy_backward needs.
+        cache: a SoftmaxCrossEntropyCache, for softmax_cross_entropy_backward.
     """
     xp = backend.xp()
     logits = check_float_array(logits, "logits", ndim=3)
     batch, time, vocab_size = logits.shape
     targets = check_token_ids(targets, "targets", ndim=2)
     check_shape(targets, "targets", (batch, time), "(batch, time) of the logits")
-    if mask is None:
-        mask = xp.ones((batch, time), dtype=bool)
-    else:
-        mask = check_mask(mask, "mask", (batch, time))
+    mask = xp.ones((batch, time), dtype=bool) if mask is None else check_mask(mask, "mask", (batch, time))
     count = int(mask.sum())
     if count == 0:
         raise ValueError("mask selects no tokens; expected at least one True entry to average the loss over")
     # Padding positions may hold any id (e.g. -100 or <pad>); point them at id 0 so indexing is safe.
-    safe_targets = xp.where(mask, targets, 0).reshape(-1)
-    check_token_ids(safe_targets, "targets (at unmasked positions)", vocab_size=vocab_size)
+    targets = xp.where(mask, targets, 0)
+    check_token_ids(targets, "targets (at unmasked positions)", vocab_size=vocab_size)
 
-    forward_rows = backend.kernel("softmax_cross_entropy_forward", cross_entropy_rows_forward)
-    nll, probs = forward_rows(logits.reshape(-1, vocab_size), safe_targets)
-    row_weights = mask.reshape(-1).astype(logits.dtype) / logits.dtype.type(count)
-    loss = float((nll * row_weights).sum())
-    return loss, (probs, safe_targets, row_weights, logits.shape)
+    log_probs = log_softmax(logits)                                                   # (B, T, V)
+    log_p_target = xp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]  # (B, T)
+    weights = mask.astype(logits.dtype)                                               # m, (B, T)
+    loss = -float((log_p_target * weights).sum()) / count
+    return loss, SoftmaxCrossEntropyCache(xp.exp(log_probs), targets, weights, count)
 
 
 def softmax_cross_entropy_backward(cache, dloss=1.0):
@@ -112,7 +81,8 @@ def softmax_cross_entropy_backward(cache, dloss=1.0):
     Returns:
         dlogits: (B, T, V).
     """
-    probs, targets, row_weights, shape = cache
-    backward_rows = backend.kernel("softmax_cross_entropy_backward", cross_entropy_rows_backward)
-    dlogits = backward_rows(probs, targets, row_weights * row_weights.dtype.type(dloss))
-    return dlogits.reshape(shape)
+    xp = backend.xp()
+    probs, targets, mask, count = cache
+    onehot = (xp.arange(probs.shape[-1]) == targets[..., None]).astype(probs.dtype)  # (B, T, V)
+    scale = mask * probs.dtype.type(dloss / count)                                   # dloss * m / N, (B, T)
+    return (probs - onehot) * scale[..., None]

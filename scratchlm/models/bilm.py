@@ -38,11 +38,8 @@ import numpy as np
 from scratchlm import backend
 from scratchlm.layers import CELLS
 from scratchlm.layers.bidirectional import reverse_sequences
-from scratchlm.layers.embedding import embedding_backward, embedding_forward
-from scratchlm.layers.linear import linear_backward, linear_forward
-from scratchlm.layers.softmax_cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from scratchlm.models.parameters import ParameterDictModel
-from scratchlm.validation import check_token_ids
+from scratchlm.checks import check_token_ids
 
 DIRECTIONS = ("forward", "backward")
 CELL_PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -91,8 +88,8 @@ class BiLM(ParameterDictModel):
 
     def _stacks(self, sequences, lengths):
         """Embeddings and both recurrent stacks; the backward stack's outputs in original time order."""
-        x, embedding_cache = embedding_forward(backend.asarray(sequences), self.params["embedding.weight"])   # (B, L, E)
-        run = CELLS[self.cell].forward
+        x, embedding_cache = backend.op("embedding_forward")(backend.asarray(sequences), self.params["embedding.weight"])   # (B, L, E)
+        run = backend.op(f"{self.cell}_forward")
         outputs = {direction: [] for direction in DIRECTIONS}
         caches = {direction: [] for direction in DIRECTIONS}
         for direction in DIRECTIONS:
@@ -113,14 +110,14 @@ class BiLM(ParameterDictModel):
         loss, (loss_cache, decoder_cache, caches, lengths, batch) = self._loss(sequences, lengths)
         embedding_cache, cell_caches = caches
         grads = {}
-        dlogits = softmax_cross_entropy_backward(loss_cache)                          # (2B, L-1, V)
-        dtops, grads["decoder.weight"], grads["decoder.bias"] = linear_backward(dlogits, decoder_cache)
+        dlogits = backend.op("softmax_cross_entropy_backward")(loss_cache)                          # (2B, L-1, V)
+        dtops, grads["decoder.weight"], grads["decoder.bias"] = backend.op("linear_backward")(dlogits, decoder_cache)
         xp = backend.xp()
         zeros = xp.zeros((batch, 1, self.hidden_size), dtype=dtops.dtype)
         # forward top layer at t = 0 .. L-2 predicted; at L-1 (after <eos>) nothing was predicted
         dtop = {"forward": xp.concatenate([dtops[:batch], zeros], axis=1),
                 "backward": xp.concatenate([zeros, dtops[batch:]], axis=1)}         # (B, L, H) each
-        backward_fn = CELLS[self.cell].backward
+        backward_fn = backend.op(f"{self.cell}_backward")
         dx = None
         for direction in DIRECTIONS:
             dh = dtop[direction] if direction == "forward" else reverse_sequences(dtop[direction], lengths)
@@ -130,7 +127,7 @@ class BiLM(ParameterDictModel):
                     grads[f"{direction}.rnn.{name}_l{layer}"] = dparams[name]
             dx_direction = dh if direction == "forward" else reverse_sequences(dh, lengths)
             dx = dx_direction if dx is None else dx + dx_direction
-        grads["embedding.weight"] = embedding_backward(dx, embedding_cache)
+        grads["embedding.weight"] = backend.op("embedding_backward")(dx, embedding_cache)
         return loss, {name: grads[name] for name in self.params}
 
     def loss(self, sequences, lengths=None):
@@ -144,8 +141,8 @@ class BiLM(ParameterDictModel):
         losses = []
         for direction, top, targets in (("forward", outputs["forward"][-1][:, :-1], sequences[:, 1:]),
                                         ("backward", outputs["backward"][-1][:, 1:], sequences[:, :-1])):
-            logits, _ = linear_forward(top, self.params["decoder.weight"], self.params["decoder.bias"])
-            losses.append(softmax_cross_entropy_forward(logits, backend.asarray(targets), backend.asarray(mask))[0])
+            logits, _ = backend.op("linear_forward")(top, self.params["decoder.weight"], self.params["decoder.bias"])
+            losses.append(backend.op("softmax_cross_entropy_forward")(logits, backend.asarray(targets), backend.asarray(mask))[0])
         return tuple(losses)
 
     def representations(self, sequences, lengths=None):
@@ -168,8 +165,8 @@ class BiLM(ParameterDictModel):
         # predict s_1 .. s_{L-1}; the backward LM's states at 1 .. L-1 predict s_0 .. s_{L-2}
         tops = xp.concatenate([outputs["forward"][-1][:, :-1], outputs["backward"][-1][:, 1:]], axis=0)   # (2B, L-1, H)
         targets = np.concatenate([sequences[:, 1:], sequences[:, :-1]], axis=0)
-        logits, decoder_cache = linear_forward(tops, self.params["decoder.weight"], self.params["decoder.bias"])
-        loss, loss_cache = softmax_cross_entropy_forward(logits, backend.asarray(targets),
+        logits, decoder_cache = backend.op("linear_forward")(tops, self.params["decoder.weight"], self.params["decoder.bias"])
+        loss, loss_cache = backend.op("softmax_cross_entropy_forward")(logits, backend.asarray(targets),
                                                          backend.asarray(np.concatenate([mask, mask], axis=0)))
         return float(loss), (loss_cache, decoder_cache, caches, lengths, batch)
 

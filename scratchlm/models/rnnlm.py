@@ -29,16 +29,10 @@ import numpy as np
 
 from scratchlm import backend
 from scratchlm.layers import CELLS
-from scratchlm.layers.dropout import dropout_backward, dropout_forward
-from scratchlm.layers.embedding import embedding_backward, embedding_forward
-from scratchlm.layers.linear import linear_backward, linear_forward
-from scratchlm.layers.softmax_cross_entropy import (
-    log_softmax,
-    softmax_cross_entropy_backward,
-    softmax_cross_entropy_forward,
-)
+from scratchlm.layers.softmax_cross_entropy import log_softmax
 from scratchlm.lm import LanguageModel
-from scratchlm.validation import (
+from scratchlm.models.parameters import ParameterDictModel
+from scratchlm.checks import (
     CELL_PARAM_NAMES,
     as_array,
     check_finite,
@@ -60,7 +54,7 @@ class RNNLMState(NamedTuple):
     log_probs: np.ndarray
 
 
-class RNNLM(LanguageModel):
+class RNNLM(ParameterDictModel, LanguageModel):
     """A recurrent neural language model with hand-written forward and backward passes.
 
     Args:
@@ -183,10 +177,8 @@ class RNNLM(LanguageModel):
         """A freshly initialised model with the architecture described by ``config`` (see :meth:`config`)."""
         return cls(**config)
 
-    def num_parameters(self) -> int:
-        """The number of trainable scalars (a tied matrix counted once)."""
-        return sum(int(p.size) for p in self.params.values())
-
+    # num_parameters (a tied matrix counted once), train() and eval() come from ParameterDictModel;
+    # saving and loading are its own, because they speak PyTorch's names, tied weights included.
     def state_dict(self) -> dict:
         """Name -> array, with PyTorch's names; a tied matrix appears as both embedding.weight and decoder.weight.
 
@@ -231,16 +223,6 @@ class RNNLM(LanguageModel):
             del arrays["decoder.weight"]
         for name, value in arrays.items():
             self.params[name][...] = value  # in place, so references held by an optimizer stay valid
-
-    def train(self) -> "RNNLM":
-        """Training mode: dropout on. Returns the model."""
-        self.training = True
-        return self
-
-    def eval(self) -> "RNNLM":
-        """Evaluation mode: dropout off. Returns the model."""
-        self.training = False
-        return self
 
     def seed_dropout(self, seed: int) -> None:
         """Restart the dropout stream from ``seed`` (two runs after the same seed draw the same masks)."""
@@ -295,16 +277,16 @@ class RNNLM(LanguageModel):
 
     def _run(self, inputs, layer_states, training: bool):
         """The forward pass on validated inputs: logits (B, T, V), the new state, and the caches."""
-        x, embedding_cache = embedding_forward(inputs, self.params["embedding.weight"])  # (B, T, E)
-        x, dropout_cache = dropout_forward(x, self.dropout, self.dropout_rng, training)
+        x, embedding_cache = backend.op("embedding_forward")(inputs, self.params["embedding.weight"])  # (B, T, E)
+        x, dropout_cache = backend.op("dropout_forward")(x, self.dropout, self.dropout_rng, training)
         dropout_caches, cell_caches, final_states = [dropout_cache], [], []
         for layer in range(self.num_layers):
-            x, final_state, cell_cache = self._cell.forward(x, layer_states[layer], self._layer_params(layer))  # (B, T, H)
-            x, dropout_cache = dropout_forward(x, self.dropout, self.dropout_rng, training)
+            x, final_state, cell_cache = backend.op(f"{self.cell}_forward")(x, layer_states[layer], self._layer_params(layer))  # (B, T, H)
+            x, dropout_cache = backend.op("dropout_forward")(x, self.dropout, self.dropout_rng, training)
             dropout_caches.append(dropout_cache)
             cell_caches.append(cell_cache)
             final_states.append(final_state)
-        logits, decoder_cache = linear_forward(x, self._decoder_weight(), self.params["decoder.bias"])  # (B, T, V)
+        logits, decoder_cache = backend.op("linear_forward")(x, self._decoder_weight(), self.params["decoder.bias"])  # (B, T, V)
         if not bool(backend.xp().isfinite(logits).all()):
             self._explain_non_finite_logits()
         caches = (embedding_cache, dropout_caches, cell_caches, decoder_cache)
@@ -348,7 +330,7 @@ class RNNLM(LanguageModel):
         targets, mask = self._check_targets(inputs, targets, mask)
         layer_states = self._check_state(state, inputs.shape[0])
         logits, _, _ = self._run(inputs, layer_states, self.training)
-        loss, _ = softmax_cross_entropy_forward(logits, targets, mask)
+        loss, _ = backend.op("softmax_cross_entropy_forward")(logits, targets, mask)
         return loss
 
     def loss_and_grads(self, inputs, targets, state=None, mask=None, state_grad=False):
@@ -373,19 +355,19 @@ class RNNLM(LanguageModel):
         layer_states = self._check_state(state, inputs.shape[0])
         logits, final_state, caches = self._run(inputs, layer_states, self.training)
         embedding_cache, dropout_caches, cell_caches, decoder_cache = caches
-        loss, loss_cache = softmax_cross_entropy_forward(logits, targets, mask)
+        loss, loss_cache = backend.op("softmax_cross_entropy_forward")(logits, targets, mask)
 
         grads = {}
-        dlogits = softmax_cross_entropy_backward(loss_cache)  # (B, T, V)
-        dx, ddecoder_weight, grads["decoder.bias"] = linear_backward(dlogits, decoder_cache)
+        dlogits = backend.op("softmax_cross_entropy_backward")(loss_cache)  # (B, T, V)
+        dx, ddecoder_weight, grads["decoder.bias"] = backend.op("linear_backward")(dlogits, decoder_cache)
         dstates = [None] * self.num_layers
         for layer in reversed(range(self.num_layers)):
-            dx = dropout_backward(dx, dropout_caches[layer + 1])
-            dx, dstates[layer], dparams = self._cell.backward(dx, None, cell_caches[layer])
+            dx = backend.op("dropout_backward")(dx, dropout_caches[layer + 1])
+            dx, dstates[layer], dparams = backend.op(f"{self.cell}_backward")(dx, None, cell_caches[layer])
             for key, value in dparams.items():
                 grads[f"rnn.{key}_l{layer}"] = value
-        dx = dropout_backward(dx, dropout_caches[0])
-        dembedding = embedding_backward(dx, embedding_cache)
+        dx = backend.op("dropout_backward")(dx, dropout_caches[0])
+        dembedding = backend.op("embedding_backward")(dx, embedding_cache)
         if self.tie_weights:
             grads["embedding.weight"] = dembedding + ddecoder_weight
         else:

@@ -20,7 +20,7 @@ The gradient reaches the encoder only through h_0 = s_S: the decoder's backward 
 dh_0, which enters the encoder's backward pass as the gradient of its final state.
 
 The encoder reads no padding (padding would run through its recurrence and change s_S), so the
-sources of one batch share a length; :func:`scratchlm.tasks.batches_by_source_length` groups
+sources of one batch share a length; :func:`scratchlm.data.tasks.batches_by_source_length` groups
 them. Targets may be right-padded and masked: padding comes after every real target token, so it
 never influences them.
 
@@ -38,13 +38,7 @@ import numpy as np
 
 from scratchlm import backend
 from scratchlm.layers import CELLS
-from scratchlm.layers.embedding import embedding_backward, embedding_forward
-from scratchlm.layers.linear import linear_backward, linear_forward
-from scratchlm.layers.softmax_cross_entropy import (
-    log_softmax,
-    softmax_cross_entropy_backward,
-    softmax_cross_entropy_forward,
-)
+from scratchlm.layers.softmax_cross_entropy import log_softmax
 from scratchlm.lm import LanguageModel
 from scratchlm.models.parameters import ParameterDictModel
 
@@ -103,8 +97,8 @@ class Seq2Seq(ParameterDictModel):
     def encode(self, source):
         """source (B, S) int -> the encoder's final state s_S (h, or (h, c) for lstm) and a cache."""
         source = self._check_ids(source, "source", self.source_vocab_size)
-        embedded, embedding_cache = embedding_forward(backend.asarray(source), self.params["encoder.embedding.weight"])
-        _, final_state, rnn_cache = CELLS[self.cell].forward(embedded, None, self._cell_params("encoder"))
+        embedded, embedding_cache = backend.op("embedding_forward")(backend.asarray(source), self.params["encoder.embedding.weight"])
+        _, final_state, rnn_cache = backend.op(f"{self.cell}_forward")(embedded, None, self._cell_params("encoder"))
         return final_state, (embedding_cache, rnn_cache)
 
     def teacher_forcing_inputs(self, target):
@@ -127,9 +121,9 @@ class Seq2Seq(ParameterDictModel):
             raise ValueError(f"source and target must have the same batch size, got "
                              f"{_batch_size(initial_state)} and {target.shape[0]}")
         decoder_inputs = backend.asarray(self.teacher_forcing_inputs(target))
-        embedded, embedding_cache = embedding_forward(decoder_inputs, self.params["decoder.embedding.weight"])
-        hs, _, rnn_cache = CELLS[self.cell].forward(embedded, initial_state, self._cell_params("decoder"))  # (B, T, H)
-        logits, output_cache = linear_forward(hs, self.params["decoder.output.weight"], self.params["decoder.output.bias"])
+        embedded, embedding_cache = backend.op("embedding_forward")(decoder_inputs, self.params["decoder.embedding.weight"])
+        hs, _, rnn_cache = backend.op(f"{self.cell}_forward")(embedded, initial_state, self._cell_params("decoder"))  # (B, T, H)
+        logits, output_cache = backend.op("linear_forward")(hs, self.params["decoder.output.weight"], self.params["decoder.output.bias"])
         return logits, (encoder_cache, embedding_cache, rnn_cache, output_cache)
 
     def loss_and_grads(self, source, target, mask=None):
@@ -143,14 +137,14 @@ class Seq2Seq(ParameterDictModel):
         encoder_cache, embedding_cache, rnn_cache, output_cache = cache
         if mask is not None:
             mask = backend.asarray(mask)
-        loss, loss_cache = softmax_cross_entropy_forward(logits, backend.asarray(target), mask)
+        loss, loss_cache = backend.op("softmax_cross_entropy_forward")(logits, backend.asarray(target), mask)
 
-        backward_fn = CELLS[self.cell].backward
+        backward_fn = backend.op(f"{self.cell}_backward")
         grads = {}
-        dlogits = softmax_cross_entropy_backward(loss_cache)
-        dhs, grads["decoder.output.weight"], grads["decoder.output.bias"] = linear_backward(dlogits, output_cache)
+        dlogits = backend.op("softmax_cross_entropy_backward")(loss_cache)
+        dhs, grads["decoder.output.weight"], grads["decoder.output.bias"] = backend.op("linear_backward")(dlogits, output_cache)
         dembedded, dinitial_state, dparams = backward_fn(dhs, None, rnn_cache)
-        grads["decoder.embedding.weight"] = embedding_backward(dembedded, embedding_cache)
+        grads["decoder.embedding.weight"] = backend.op("embedding_backward")(dembedded, embedding_cache)
         for name in CELL_PARAM_NAMES:
             grads[f"decoder.rnn.{name}_l0"] = dparams[name]
 
@@ -159,7 +153,7 @@ class Seq2Seq(ParameterDictModel):
         source_length = source.shape[1]
         dsource_hs = backend.xp().zeros((target.shape[0], source_length, self.hidden_size), dtype=dlogits.dtype)
         dsource_embedded, _, dparams = backward_fn(dsource_hs, dinitial_state, source_rnn_cache)
-        grads["encoder.embedding.weight"] = embedding_backward(dsource_embedded, source_embedding_cache)
+        grads["encoder.embedding.weight"] = backend.op("embedding_backward")(dsource_embedded, source_embedding_cache)
         for name in CELL_PARAM_NAMES:
             grads[f"encoder.rnn.{name}_l0"] = dparams[name]
         return float(loss), grads
@@ -209,12 +203,12 @@ class ConditionedDecoder(LanguageModel):
 
     def log_probs(self, state):
         h = state[0] if isinstance(state, tuple) else state
-        logits, _ = linear_forward(h, self.model.params["decoder.output.weight"], self.model.params["decoder.output.bias"])
+        logits, _ = backend.op("linear_forward")(h, self.model.params["decoder.output.weight"], self.model.params["decoder.output.bias"])
         return np.asarray(backend.asnumpy(log_softmax(logits)), dtype=np.float64)
 
     def advance(self, state, tokens):
         ids = backend.asarray(np.asarray(tokens, dtype=np.int64).reshape(-1, 1))
-        embedded, _ = embedding_forward(ids, self.model.params["decoder.embedding.weight"])   # (B, 1, E)
+        embedded, _ = backend.op("embedding_forward")(ids, self.model.params["decoder.embedding.weight"])   # (B, 1, E)
         step_forward = CELLS[self.model.cell].step_forward
         new_state, _ = step_forward(embedded[:, 0], state, self.model._cell_params("decoder"))
         return new_state

@@ -27,14 +27,7 @@ import numpy as np
 
 from scratchlm import backend
 from scratchlm.layers import CELLS
-from scratchlm.layers.bidirectional import (
-    bidirectional_backward,
-    bidirectional_forward,
-    init_bidirectional_params,
-)
-from scratchlm.layers.embedding import embedding_backward, embedding_forward
-from scratchlm.layers.linear import linear_backward, linear_forward
-from scratchlm.layers.softmax_cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from scratchlm.layers.bidirectional import init_bidirectional_params
 from scratchlm.models.parameters import ParameterDictModel
 
 
@@ -85,12 +78,12 @@ class BiRNNTagger(ParameterDictModel):
         if lengths is not None:
             lengths = np.asarray(backend.asnumpy(lengths))
         rnn_params = {name[len("rnn."):]: value for name, value in self.params.items() if name.startswith("rnn.")}
-        x, embedding_cache = embedding_forward(backend.asarray(inputs), self.params["embedding.weight"])  # (B, T, E)
+        x, embedding_cache = backend.op("embedding_forward")(backend.asarray(inputs), self.params["embedding.weight"])  # (B, T, E)
         layer_caches = []
         for layer in range(self.num_layers):
-            x, _, cache = bidirectional_forward(x, None, rnn_params, self.cell, layer, lengths)   # (B, T, 2H)
+            x, _, cache = backend.op("bidirectional_forward")(x, None, rnn_params, self.cell, layer, lengths)   # (B, T, 2H)
             layer_caches.append(cache)
-        scores, classifier_cache = linear_forward(x, self.params["classifier.weight"], self.params["classifier.bias"])
+        scores, classifier_cache = backend.op("linear_forward")(x, self.params["classifier.weight"], self.params["classifier.bias"])
         return scores, (embedding_cache, layer_caches, classifier_cache, lengths)
 
     def loss_and_grads(self, inputs, tags, lengths=None):
@@ -107,15 +100,15 @@ class BiRNNTagger(ParameterDictModel):
         mask = None
         if lengths is not None:
             mask = backend.asarray(np.arange(tags.shape[1])[None, :] < lengths[:, None])   # (B, T): real positions
-        loss, loss_cache = softmax_cross_entropy_forward(scores, backend.asarray(tags), mask)
+        loss, loss_cache = backend.op("softmax_cross_entropy_forward")(scores, backend.asarray(tags), mask)
 
         grads = {}
-        dscores = softmax_cross_entropy_backward(loss_cache)
-        dx, grads["classifier.weight"], grads["classifier.bias"] = linear_backward(dscores, classifier_cache)
+        dscores = backend.op("softmax_cross_entropy_backward")(loss_cache)
+        dx, grads["classifier.weight"], grads["classifier.bias"] = backend.op("linear_backward")(dscores, classifier_cache)
         for cache in reversed(layer_caches):
-            dx, _, dparams = bidirectional_backward(dx, None, cache)
+            dx, _, dparams = backend.op("bidirectional_backward")(dx, None, cache)
             grads.update({"rnn." + name: value for name, value in dparams.items()})
-        grads["embedding.weight"] = embedding_backward(dx, embedding_cache)
+        grads["embedding.weight"] = backend.op("embedding_backward")(dx, embedding_cache)
         return float(loss), grads
 
     def _check_inputs(self, inputs):

@@ -31,16 +31,10 @@ from __future__ import annotations
 import numpy as np
 
 from scratchlm import backend
-from scratchlm.layers.embedding import embedding_backward, embedding_forward
-from scratchlm.layers.linear import linear_backward, linear_forward
-from scratchlm.layers.softmax_cross_entropy import (
-    log_softmax,
-    softmax_cross_entropy_backward,
-    softmax_cross_entropy_forward,
-)
+from scratchlm.layers.softmax_cross_entropy import log_softmax
 from scratchlm.lm import LanguageModel
 from scratchlm.models.parameters import ParameterDictModel
-from scratchlm.validation import check_mask, check_shape, check_token_ids
+from scratchlm.checks import check_mask, check_shape, check_token_ids
 
 
 class WindowLM(ParameterDictModel, LanguageModel):
@@ -151,7 +145,7 @@ class WindowLM(ParameterDictModel, LanguageModel):
         or None; mask (B, T) bool or None (False marks padding, neither predicted nor counted).
         """
         loss, loss_cache, cache, next_state = self._loss(inputs, targets, state, mask)
-        dlogits = softmax_cross_entropy_backward(loss_cache)
+        dlogits = backend.op("softmax_cross_entropy_backward")(loss_cache)
         grads = self._backward_windows(dlogits, cache)
         return loss, grads, next_state
 
@@ -162,7 +156,7 @@ class WindowLM(ParameterDictModel, LanguageModel):
         if mask is not None:
             mask = check_mask(mask, "mask", windows.shape[:2])
         logits, cache = self._forward_windows(windows)
-        loss, loss_cache = softmax_cross_entropy_forward(logits, targets, mask)
+        loss, loss_cache = backend.op("softmax_cross_entropy_forward")(logits, targets, mask)
         return float(loss), loss_cache, cache, next_state
 
     def _forward_windows(self, windows):
@@ -170,14 +164,14 @@ class WindowLM(ParameterDictModel, LanguageModel):
         p = self.params
         batch, time, n = windows.shape
         ids = backend.asarray(windows.reshape(batch, time * n))
-        embedded, embedding_cache = embedding_forward(ids, p["embedding.weight"])   # (B, T*n, E)
+        embedded, embedding_cache = backend.op("embedding_forward")(ids, p["embedding.weight"])   # (B, T*n, E)
         x = embedded.reshape(batch, time, n * self.embed_dim)                      # (B, T, n*E)
-        a, hidden_cache = linear_forward(x, p["hidden.weight"], p["hidden.bias"])  # (B, T, H)
+        a, hidden_cache = backend.op("linear_forward")(x, p["hidden.weight"], p["hidden.bias"])  # (B, T, H)
         z = backend.xp().tanh(a)
-        logits, decoder_cache = linear_forward(z, p["decoder.weight"], p["decoder.bias"])   # (B, T, V)
+        logits, decoder_cache = backend.op("linear_forward")(z, p["decoder.weight"], p["decoder.bias"])   # (B, T, V)
         direct_cache = None
         if self.direct:
-            direct_logits, direct_cache = linear_forward(x, p["direct.weight"], None)
+            direct_logits, direct_cache = backend.op("linear_forward")(x, p["direct.weight"], None)
             logits = logits + direct_logits
         return logits, (embedding_cache, hidden_cache, z, decoder_cache, direct_cache)
 
@@ -185,15 +179,15 @@ class WindowLM(ParameterDictModel, LanguageModel):
         """dlogits (B, T, V) -> grads of every parameter."""
         embedding_cache, hidden_cache, z, decoder_cache, direct_cache = cache
         grads = {}
-        dz, grads["decoder.weight"], grads["decoder.bias"] = linear_backward(dlogits, decoder_cache)
+        dz, grads["decoder.weight"], grads["decoder.bias"] = backend.op("linear_backward")(dlogits, decoder_cache)
         da = dz * (1.0 - z * z)                                  # tanh'(a) = 1 - tanh(a)^2
-        dx, grads["hidden.weight"], grads["hidden.bias"] = linear_backward(da, hidden_cache)
+        dx, grads["hidden.weight"], grads["hidden.bias"] = backend.op("linear_backward")(da, hidden_cache)
         if self.direct:
-            dx_direct, grads["direct.weight"], _ = linear_backward(dlogits, direct_cache)
+            dx_direct, grads["direct.weight"], _ = backend.op("linear_backward")(dlogits, direct_cache)
             dx = dx + dx_direct                                   # x feeds both paths: gradients add
         batch, time, _ = dx.shape
         dembedded = dx.reshape(batch, time * self.context_size, self.embed_dim)
-        grads["embedding.weight"] = embedding_backward(dembedded, embedding_cache)
+        grads["embedding.weight"] = backend.op("embedding_backward")(dembedded, embedding_cache)
         return grads
 
     # ---- the LanguageModel interface -----------------------------------------------------

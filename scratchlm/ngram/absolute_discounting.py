@@ -13,7 +13,7 @@ recursion with the lower orders' counts replaced by continuation counts.
 from __future__ import annotations
 
 from scratchlm.ngram.counting import NGramCounts
-from scratchlm.ngram.kneser_ney import interpolate_with_one_discount
+from scratchlm.ngram.interpolated import interpolate_with_one_discount
 
 
 def fit_absolute_discounting(counts: NGramCounts, discount=None):

@@ -37,9 +37,12 @@ import warnings
 import numpy as np
 
 from scratchlm.ngram.counting import NGramCounts, counts_of_counts
-from scratchlm.ngram.interpolated import interpolate_discounted
+from scratchlm.ngram.interpolated import (
+    FALLBACK_DISCOUNTS,
+    interpolate_discounted,
+    interpolate_with_one_discount,
+)
 
-FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
 
 def adjusted_counts(counts: NGramCounts) -> list[np.ndarray]:
@@ -73,16 +76,6 @@ def modified_discounts(adjusted: np.ndarray, order: int) -> tuple[np.ndarray, bo
     warnings.warn(f"modified Kneser-Ney: cannot estimate the discounts of order {order} ({why}); using the fallback "
                   f"D1, D2, D3+ = {FALLBACK_DISCOUNTS}, as KenLM's --discount_fallback does", stacklevel=4)
     return np.array((0.0,) + FALLBACK_DISCOUNTS), True
-
-
-def single_discount(counts_of_order: np.ndarray, order: int, what: str) -> tuple[np.ndarray, bool]:
-    """[0, D] with D = n_1 / (n_1 + 2 n_2), or the fallback D = 0.5 when n_1 = 0."""
-    n_r = counts_of_counts(counts_of_order, 2)
-    if n_r[1] > 0:
-        return np.array([0.0, n_r[1] / (n_r[1] + 2.0 * n_r[2])]), False
-    warnings.warn(f"{what}: no n-gram of order {order} has count 1, so D = n1 / (n1 + 2 n2) is 0; "
-                  f"using the fallback D = {FALLBACK_DISCOUNTS[0]}", stacklevel=4)
-    return np.array([0.0, FALLBACK_DISCOUNTS[0]]), True
 
 
 def fit_modified_kneser_ney(counts: NGramCounts, discounts=None):
@@ -123,32 +116,3 @@ def fit_kneser_ney(counts: NGramCounts, discount=None):
     """
     adjusted = adjusted_counts(counts)
     return interpolate_with_one_discount(counts, adjusted, discount, "Kneser-Ney")
-
-
-def interpolate_with_one_discount(counts: NGramCounts, ngram_counts: list[np.ndarray], discount, what: str):
-    """The interpolated recursion with one discount D per order, estimated or fixed.
-
-    Shared by absolute discounting (``ngram_counts`` = raw counts) and Kneser-Ney (``ngram_counts``
-    = adjusted counts: continuation counts below the highest order).
-
-    Args:
-        ngram_counts: one count array per order, lowest first.
-        discount: None to estimate D = n_1 / (n_1 + 2 n_2) per order, or a fixed D in (0, 1].
-        what: the method's name, for messages.
-    Returns:
-        (log_prob, log_backoff, info) with info["discounts"] = one D per order, lowest first,
-        and info["fallback_orders"] = the orders whose D could not be estimated.
-    """
-    if discount is not None and not 0 < float(discount) <= 1:
-        raise ValueError(f"the {what} discount must lie in (0, 1], got {discount!r}")
-    tables, fallback = [], []
-    for n, c in enumerate(ngram_counts, start=1):
-        if discount is not None:
-            tables.append(np.array([0.0, float(discount)]))
-            continue
-        d, fell_back = single_discount(c, n, what)
-        tables.append(d)
-        if fell_back:
-            fallback.append(n)
-    log_prob, log_backoff = interpolate_discounted(counts, ngram_counts, tables)
-    return log_prob, log_backoff, {"discounts": [float(d[1]) for d in tables], "fallback_orders": fallback}

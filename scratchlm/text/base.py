@@ -24,12 +24,23 @@ FORMAT_VERSION = 1
 UNKNOWN_POLICIES = ("error", "unk")
 
 
+# kind -> tokenizer class, filled by Tokenizer.__init_subclass__ (scratchlm.text imports every class).
+TOKENIZER_KINDS: dict[str, type] = {}
+
+
 class Tokenizer(ABC):
     """Base class: subclasses set ``kind`` and implement the classmethod ``fit``, ``encode``,
     ``decode``, ``_config`` (their JSON fields) and ``_from_config`` (the inverse)."""
 
     kind = ""
     vocab: Vocabulary
+
+    def __init_subclass__(cls, **kwargs):
+        # Each tokenizer class registers its kind as it is defined, so that reading a file needs
+        # no import of the subclasses here (they import this module).
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            TOKENIZER_KINDS[cls.kind] = cls
 
     def __len__(self) -> int:
         return len(self.vocab)
@@ -70,10 +81,9 @@ class Tokenizer(ABC):
             raise ValueError("not a scratchlm tokenizer JSON: expected an object with a 'kind' field")
         if config.get("version") != FORMAT_VERSION:
             raise ValueError(f"tokenizer JSON version {config.get('version')!r} is not supported (expected {FORMAT_VERSION})")
-        kinds = {klass.kind: klass for klass in _tokenizer_classes()}
-        klass = kinds.get(config["kind"])
+        klass = TOKENIZER_KINDS.get(config["kind"])
         if klass is None:
-            raise ValueError(f"unknown tokenizer kind {config['kind']!r}; expected one of {sorted(kinds)}")
+            raise ValueError(f"unknown tokenizer kind {config['kind']!r}; expected one of {sorted(TOKENIZER_KINDS)}")
         if cls is not Tokenizer and klass is not cls:
             raise ValueError(f"this JSON holds a {klass.__name__}, not a {cls.__name__}")
         try:
@@ -93,14 +103,6 @@ class Tokenizer(ABC):
     def load(cls, path) -> "Tokenizer":
         with open(path, encoding="utf-8") as f:
             return cls.from_json(f.read())
-
-
-def _tokenizer_classes():
-    from .bpe import BPETokenizer
-    from .char import CharTokenizer
-    from .word import WordTokenizer
-
-    return (CharTokenizer, WordTokenizer, BPETokenizer)
 
 
 def load_tokenizer(path) -> Tokenizer:

@@ -32,13 +32,13 @@ import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
+from typing import Callable, Sequence, Union
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from scratchlm import backend
 from scratchlm.data.batching import ItemBatches, batchify
-from scratchlm.layers.softmax_cross_entropy import softmax_cross_entropy_forward
 from scratchlm.models.rnnlm import RNNLM
 from scratchlm.train.checkpoint import Checkpoint, load_checkpoint, rng_from_state, rng_state, save_checkpoint
 from scratchlm.train.clipping import clip_grad_norm, clip_grad_value, global_norm
@@ -47,6 +47,9 @@ from scratchlm.train.schedules import EarlyStopping, PlateauDecay, StepDecay
 from scratchlm.train.tbptt import full_bptt_update, tbptt_update, tbptt_windows
 
 KINDS = ("lines", "stream")
+# Token ids as the trainer takes them: a list of items (each a sequence of ids) for kind "lines",
+# one 1-D sequence of ids for kind "stream".
+TokenIds = Union[Sequence[Sequence[int]], Sequence[int], np.ndarray]
 LR_SCHEDULES = ("none", "step", "plateau")
 LAST_CHECKPOINT = "last.npz"
 BEST_CHECKPOINT = "model.npz"
@@ -164,7 +167,7 @@ def _state_from_arrays(arrays: dict):
     return backend.asarray(arrays["h"])
 
 
-def validation_nll(model, data, kind: str, batch_size: int, bptt: int) -> tuple[float, int]:
+def validation_nll(model: RNNLM, data: TokenIds, kind: str, batch_size: int, bptt: int) -> tuple[float, int]:
     """Total NLL (nats) and number of predicted tokens of ``data``, with dropout off.
 
     lines: every item framed as ``<bos> w_1 .. w_n -> w_1 .. w_n <eos>``; padding is masked out.
@@ -178,7 +181,7 @@ def validation_nll(model, data, kind: str, batch_size: int, bptt: int) -> tuple[
         if kind == "lines":
             for inputs, targets, mask in ItemBatches(data, batch_size):
                 logits, _ = model.forward(inputs)
-                loss, _ = softmax_cross_entropy_forward(logits, targets, backend.asarray(mask))
+                loss, _ = backend.op("softmax_cross_entropy_forward")(logits, targets, backend.asarray(mask))
                 counted = int(mask.sum())
                 total, count = total + float(loss) * counted, count + counted
         else:
@@ -192,7 +195,7 @@ def validation_nll(model, data, kind: str, batch_size: int, bptt: int) -> tuple[
                 inputs = streams[:, window.first:window.stop]
                 targets = streams[:, window.first + 1:window.stop + 1]
                 logits, state = model.forward(inputs, state=state)
-                loss, _ = softmax_cross_entropy_forward(logits, backend.asarray(targets))
+                loss, _ = backend.op("softmax_cross_entropy_forward")(logits, backend.asarray(targets))
                 total, count = total + float(loss) * targets.size, count + targets.size
     finally:
         if was_training:
@@ -218,9 +221,9 @@ class Trainer:
         on_step: called after every update with a dict (step, epoch, loss, grad_norm).
     """
 
-    def __init__(self, model: RNNLM, tokenizer_json: str, train, valid, kind: str, config: TrainConfig,
-                 out_dir=None, data_info: dict | None = None, progress: bool = True, report_epochs: bool = True,
-                 on_step=None):
+    def __init__(self, model: RNNLM, tokenizer_json: str, train: TokenIds, valid: TokenIds, kind: str,
+                 config: TrainConfig, out_dir: str | os.PathLike | None = None, data_info: dict | None = None,
+                 progress: bool = True, report_epochs: bool = True, on_step: Callable[[dict], None] | None = None):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if len(train) == 0:
@@ -402,8 +405,9 @@ class Trainer:
             save_checkpoint(os.path.join(self.out_dir, name), self.checkpoint())
 
     @classmethod
-    def from_checkpoint(cls, path, train, valid, epochs: int | None = None, out_dir=None,
-                        progress: bool = True, report_epochs: bool = True, on_step=None) -> "Trainer":
+    def from_checkpoint(cls, path: str | os.PathLike, train: TokenIds, valid: TokenIds, epochs: int | None = None,
+                        out_dir: str | os.PathLike | None = None, progress: bool = True, report_epochs: bool = True,
+                        on_step: Callable[[dict], None] | None = None) -> "Trainer":
         """A trainer that continues the run saved in ``path`` exactly where it stopped.
 
         ``train`` and ``valid`` must be the same token ids the run was started with (the caller

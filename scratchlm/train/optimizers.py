@@ -23,10 +23,11 @@ from scratchlm import backend
 
 
 def sgd_update(param, grad, lr) -> None:
-    """Kernel seam "sgd_update": theta <- theta - eta * g, in place.
+    """The op "sgd_update": theta <- theta - eta * g, in place.
 
-    The one seam that changes an input: ``param`` is updated where it is, as every optimizer
-    does. NumPy makes ``lr * grad`` as a temporary array first; a backend may do it in one pass.
+    The one op that changes an input: ``param`` is updated where it is, as every optimizer
+    does. NumPy makes ``lr * grad`` as a temporary array first; a backend may do it in one pass
+    (``backend.op("sgd_update")``).
     """
     param -= lr * grad
 
@@ -127,7 +128,7 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
 
     def _update(self, name, param, grad):
-        update = backend.kernel("sgd_update", sgd_update)
+        update = backend.op("sgd_update")
         if self.momentum == 0.0:
             update(param, grad, self.lr)
             return

@@ -135,20 +135,28 @@ def check_cell_input(x, name: str, input_size: int, ndim: int):
     return x
 
 
-def check_hidden_state(h, name: str, batch: int, hidden: int, dtype):
-    """Check a (B, H) hidden or cell state, or create zeros when ``h`` is None."""
-    if h is None:
-        return backend.xp().zeros((batch, hidden), dtype=dtype)
-    h = check_float_array(h, name, ndim=2)
-    check_shape(h, name, (batch, hidden), "(batch, hidden_size)")
-    check_finite(h, name)
-    return h
+def check_recurrent_call(cell: str, num_gates: int, x, state, params, dhs=None) -> None:
+    """Check the arguments of a recurrent sequence function; raise ValueError/TypeError if they do not fit.
 
-
-def check_upstream_gradient(d, name: str, expected: tuple, meaning: str):
-    """Check an upstream gradient passed to a backward function; None stays None (= zeros)."""
-    if d is None:
-        return None
-    d = check_float_array(d, name)
-    check_shape(d, name, expected, meaning)
-    return d
+    Expected, as in PyTorch: x (B, T, E); params with weight_ih (G*H, E), weight_hh (G*H, H),
+    bias_ih and bias_hh (G*H,); ``state`` None, or h (B, H) for "rnn"/"gru" and the pair (h, c) for
+    "lstm"; ``dhs``, when given, (B, T, H). Only shapes and dtypes are read, never values, so
+    under CuPy nothing waits for the GPU; whether the values are finite is checked once, at the
+    entry of a model.
+    """
+    hidden, input_size = check_cell_params(params, num_gates, cell)
+    x = check_cell_input(x, f"{cell} input", input_size, ndim=3)
+    batch, time, _ = x.shape
+    if dhs is not None:
+        check_shape(dhs, f"{cell} dhs", (batch, time, hidden), "(batch, time, hidden_size) like hs")
+    if state is None:
+        return
+    if cell == "lstm":
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise TypeError(f"lstm state must be the pair (h, c) of (batch, hidden_size) arrays, or None, got {type(state).__name__}")
+        parts = {"h": state[0], "c": state[1]}
+    else:
+        parts = {"h": state}
+    for name, part in parts.items():
+        part = check_float_array(part, f"{cell} state {name}", ndim=2)
+        check_shape(part, f"{cell} state {name}", (batch, hidden), "(batch, hidden_size)")

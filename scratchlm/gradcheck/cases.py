@@ -2,11 +2,13 @@
 
 Each case builds small float64 inputs, runs a forward and a backward pass, and returns the
 :class:`~scratchlm.gradcheck.GradCheckReport` comparing the analytic gradients with centred
-differences. Adding a case takes a decorated function::
+differences. This is the one list of gradient checks: ``scratchlm gradcheck`` prints it and
+tests/gradcheck runs it. Adding a case takes a decorated function of a :class:`CaseData` (the
+case's own seeded random draws) and the tolerance::
 
     @gradcheck_case("my layer (with mask)")
-    def _my_layer(tolerance):
-        x, w = random_array((2, 3, 4)), random_array((5, 4))
+    def _my_layer(data, tolerance):
+        x, w = data.array((2, 3, 4)), data.array((5, 4))
         ...                                   # forward + backward -> dx, dw
         return check_gradients(lambda: my_loss(x, w), {"x": x, "w": w}, {"x": dx, "w": dw}, tolerance=tolerance)
 
@@ -23,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from scratchlm import backend
-from scratchlm.gradcheck import DEFAULT_TOLERANCE, GradCheckReport, check_gradients
+from scratchlm.gradcheck.finite_differences import DEFAULT_TOLERANCE, GradCheckReport, check_gradients
 from scratchlm.layers import CELLS
 from scratchlm.layers.dropout import dropout_backward, dropout_forward
 from scratchlm.layers.embedding import embedding_backward, embedding_forward
@@ -34,10 +36,10 @@ from scratchlm.models.rnnlm import RNNLM
 
 @dataclass
 class GradCheckCase:
-    """A named check: ``run(tolerance)`` returns a GradCheckReport."""
+    """A named check: ``run(data, tolerance)`` returns a GradCheckReport."""
 
     name: str
-    run: Callable[[float], GradCheckReport]
+    run: Callable[["CaseData", float], GradCheckReport]
     tolerance: float = DEFAULT_TOLERANCE
 
 
@@ -45,7 +47,7 @@ CASES: list[GradCheckCase] = []
 
 
 def gradcheck_case(name: str, tolerance: float = DEFAULT_TOLERANCE):
-    """Decorator: register ``function(tolerance) -> GradCheckReport`` as a case called ``name``."""
+    """Decorator: register ``function(data, tolerance) -> GradCheckReport`` as a case called ``name``."""
 
     def register(function):
         if any(case.name == name for case in CASES):
@@ -58,23 +60,23 @@ def gradcheck_case(name: str, tolerance: float = DEFAULT_TOLERANCE):
 
 def run_case(case: GradCheckCase) -> GradCheckReport:
     """Run one case at its own tolerance, on random data seeded by the case's name."""
-    global _rng
-    _rng = np.random.default_rng(zlib.crc32(case.name.encode()))  # same data whichever cases run before
-    return case.run(case.tolerance)
+    return case.run(CaseData(zlib.crc32(case.name.encode())), case.tolerance)  # same data whichever cases ran before
 
 
 # ----------------------------------------------------------------------------- helpers
-_rng = np.random.default_rng(0)
+class CaseData:
+    """The random draws of one case: float64 arrays and integer ids on the active backend."""
 
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
 
-def random_array(shape, scale=1.0):
-    """A float64 array of N(0, scale^2) draws on the active backend (seeded per case by run_case)."""
-    return backend.asarray(_rng.normal(0.0, scale, size=shape), dtype=backend.GRADCHECK_DTYPE)
+    def array(self, shape, scale=1.0):
+        """N(0, scale^2) draws, float64 (``backend.GRADCHECK_DTYPE``)."""
+        return backend.asarray(self.rng.normal(0.0, scale, size=shape), dtype=backend.GRADCHECK_DTYPE)
 
-
-def random_ids(shape, vocab_size):
-    """Integer ids in [0, vocab_size) on the active backend."""
-    return backend.asarray(_rng.integers(0, vocab_size, size=shape))
+    def ids(self, shape, vocab_size):
+        """Integer ids in [0, vocab_size)."""
+        return backend.asarray(self.rng.integers(0, vocab_size, size=shape))
 
 
 def projected_sum(outputs, weights) -> float:
@@ -82,13 +84,13 @@ def projected_sum(outputs, weights) -> float:
     return float(sum((out * w).sum() for out, w in zip(outputs, weights)))
 
 
-def random_cell_params(cell: str, input_size: int, hidden: int) -> dict:
+def random_cell_params(data: CaseData, cell: str, input_size: int, hidden: int) -> dict:
     gates = CELLS[cell].num_gates
     return {
-        "weight_ih": random_array((gates * hidden, input_size), 0.5),
-        "weight_hh": random_array((gates * hidden, hidden), 0.5),
-        "bias_ih": random_array((gates * hidden,), 0.5),
-        "bias_hh": random_array((gates * hidden,), 0.5),
+        "weight_ih": data.array((gates * hidden, input_size), 0.5),
+        "weight_hh": data.array((gates * hidden, hidden), 0.5),
+        "bias_ih": data.array((gates * hidden,), 0.5),
+        "bias_hh": data.array((gates * hidden,), 0.5),
     }
 
 
@@ -99,37 +101,46 @@ def _state_arrays(cell: str, state) -> dict:
     return {"h0": state}
 
 
-def _random_state(cell: str, shape):
+def _random_state(data: CaseData, cell: str, shape):
     if cell == "lstm":
-        return random_array(shape), random_array(shape)
-    return random_array(shape)
+        return data.array(shape), data.array(shape)
+    return data.array(shape)
 
 
 # ----------------------------------------------------------------------------- layers
 @gradcheck_case("embedding (repeated ids)")
-def _embedding(tolerance):
-    weight = random_array((6, 4))
+def _embedding(data, tolerance):
+    weight = data.array((6, 4))
     ids = backend.asarray(np.array([[1, 3, 1], [5, 1, 3]]))  # id 1 three times, id 3 twice
-    dout = random_array((2, 3, 4))
+    dout = data.array((2, 3, 4))
     out, cache = embedding_forward(ids, weight)
     dweight = embedding_backward(dout, cache)
     return check_gradients(lambda: projected_sum([embedding_forward(ids, weight)[0]], [dout]), {"weight": weight}, {"weight": dweight}, tolerance=tolerance)
 
 
 @gradcheck_case("linear (over a time axis)")
-def _linear(tolerance):
-    x, weight, bias = random_array((2, 3, 4)), random_array((5, 4)), random_array((5,))
-    dy = random_array((2, 3, 5))
+def _linear(data, tolerance):
+    x, weight, bias = data.array((2, 3, 4)), data.array((5, 4)), data.array((5,))
+    dy = data.array((2, 3, 5))
     _, cache = linear_forward(x, weight, bias)
     dx, dweight, dbias = linear_backward(dy, cache)
     arrays = {"x": x, "weight": weight, "bias": bias}
     return check_gradients(lambda: projected_sum([linear_forward(x, weight, bias)[0]], [dy]), arrays, {"x": dx, "weight": dweight, "bias": dbias}, tolerance=tolerance)
 
 
+@gradcheck_case("linear (no bias)")
+def _linear_no_bias(data, tolerance):
+    x, weight, dy = data.array((3, 4)), data.array((2, 4)), data.array((3, 2))
+    _, cache = linear_forward(x, weight, None)
+    dx, dweight, _ = linear_backward(dy, cache)
+    loss = lambda: projected_sum([linear_forward(x, weight, None)[0]], [dy])  # noqa: E731
+    return check_gradients(loss, {"x": x, "weight": weight}, {"x": dx, "weight": dweight}, tolerance=tolerance)
+
+
 @gradcheck_case("softmax cross-entropy (with mask)")
-def _softmax_cross_entropy(tolerance):
-    logits = random_array((2, 4, 6))
-    targets = random_ids((2, 4), 6)
+def _softmax_cross_entropy(data, tolerance):
+    logits = data.array((2, 4, 6))
+    targets = data.ids((2, 4), 6)
     mask = backend.asarray(np.array([[True, True, True, False], [True, True, False, False]]))
     _, cache = softmax_cross_entropy_forward(logits, targets, mask)
     dlogits = softmax_cross_entropy_backward(cache, dloss=1.7)
@@ -138,8 +149,8 @@ def _softmax_cross_entropy(tolerance):
 
 
 @gradcheck_case("dropout (fixed mask, p=0.4)")
-def _dropout(tolerance):
-    x, dout = random_array((3, 4, 5)), random_array((3, 4, 5))
+def _dropout(data, tolerance):
+    x, dout = data.array((3, 4, 5)), data.array((3, 4, 5))
 
     def forward():
         return dropout_forward(x, 0.4, np.random.default_rng(7))  # same seed -> same mask every call
@@ -153,10 +164,10 @@ def _register_cell_cases(cell: str) -> None:
     batch, time, input_size, hidden = 2, 4, 3, 5  # input_size != hidden, so a swapped size shows
 
     @gradcheck_case(f"{cell} step")
-    def _step(tolerance):
-        params = random_cell_params(cell, input_size, hidden)
-        x, state = random_array((batch, input_size)), _random_state(cell, (batch, hidden))
-        dstate = _random_state(cell, (batch, hidden))
+    def _step(data, tolerance):
+        params = random_cell_params(data, cell, input_size, hidden)
+        x, state = data.array((batch, input_size)), _random_state(data, cell, (batch, hidden))
+        dstate = _random_state(data, cell, (batch, hidden))
         step_forward, step_backward = CELLS[cell].step_forward, CELLS[cell].step_backward
         as_list = (lambda s: list(s)) if cell == "lstm" else (lambda s: [s])
 
@@ -167,10 +178,10 @@ def _register_cell_cases(cell: str) -> None:
         return check_gradients(lambda: projected_sum(as_list(step_forward(x, state, params)[0]), as_list(dstate)), arrays, grads, tolerance=tolerance)
 
     @gradcheck_case(f"{cell} sequence (BPTT, initial and final state)")
-    def _sequence(tolerance):
-        params = random_cell_params(cell, input_size, hidden)
-        x, state0 = random_array((batch, time, input_size)), _random_state(cell, (batch, hidden))
-        dhs, dstate_T = random_array((batch, time, hidden)), _random_state(cell, (batch, hidden))
+    def _sequence(data, tolerance):
+        params = random_cell_params(data, cell, input_size, hidden)
+        x, state0 = data.array((batch, time, input_size)), _random_state(data, cell, (batch, hidden))
+        dhs, dstate_T = data.array((batch, time, hidden)), _random_state(data, cell, (batch, hidden))
         forward, backward = CELLS[cell].forward, CELLS[cell].backward
         as_list = (lambda s: list(s)) if cell == "lstm" else (lambda s: [s])
 
@@ -214,26 +225,26 @@ def _register_rnnlm_cases(cell: str) -> None:
     vocab, batch, time = 7, 2, 4
 
     @gradcheck_case(f"RNNLM {cell}, 1 layer")
-    def _one_layer(tolerance):
+    def _one_layer(data, tolerance):
         model = RNNLM(vocab, 3, 4, num_layers=1, cell=cell, dtype="float64", seed=1, init_range=0.5)
-        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), tolerance=tolerance)
+        return check_rnnlm(model, data.ids((batch, time), vocab), data.ids((batch, time), vocab), tolerance=tolerance)
 
     @gradcheck_case(f"RNNLM {cell}, 2 layers, mask, initial state")
-    def _two_layers(tolerance):
+    def _two_layers(data, tolerance):
         model = RNNLM(vocab, 3, 4, num_layers=2, cell=cell, dtype="float64", seed=2, init_range=0.5)
         mask = backend.asarray(np.array([[True, True, True, False], [True, False, False, False]]))
-        state = _random_state(cell, (2, batch, 4))
-        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), mask, state, tolerance)
+        state = _random_state(data, cell, (2, batch, 4))
+        return check_rnnlm(model, data.ids((batch, time), vocab), data.ids((batch, time), vocab), mask, state, tolerance)
 
     @gradcheck_case(f"RNNLM {cell}, tied weights")
-    def _tied(tolerance):
+    def _tied(data, tolerance):
         model = RNNLM(vocab, 4, 4, num_layers=1, cell=cell, tie_weights=True, dtype="float64", seed=3, init_range=0.5)
-        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), tolerance=tolerance)
+        return check_rnnlm(model, data.ids((batch, time), vocab), data.ids((batch, time), vocab), tolerance=tolerance)
 
     @gradcheck_case(f"RNNLM {cell}, 2 layers, dropout 0.3 (fixed masks)")
-    def _dropout(tolerance):
+    def _dropout(data, tolerance):
         model = RNNLM(vocab, 3, 4, num_layers=2, cell=cell, dropout=0.3, dtype="float64", seed=4, init_range=0.5)
-        return check_rnnlm(model, random_ids((batch, time), vocab), random_ids((batch, time), vocab), tolerance=tolerance)
+        return check_rnnlm(model, data.ids((batch, time), vocab), data.ids((batch, time), vocab), tolerance=tolerance)
 
 
 for _cell in CELLS:
@@ -247,10 +258,10 @@ from scratchlm.models.tagger import BiRNNTagger  # noqa: E402
 from scratchlm.models.window_lm import WindowLM  # noqa: E402
 
 
-def _bidirectional_params(cell: str, input_size: int, hidden: int, layer: int = 0) -> dict:
+def _bidirectional_params(data: CaseData, cell: str, input_size: int, hidden: int, layer: int = 0) -> dict:
     params = {}
     for suffix in (f"_l{layer}", f"_l{layer}_reverse"):
-        params.update({name + suffix: value for name, value in random_cell_params(cell, input_size, hidden).items()})
+        params.update({name + suffix: value for name, value in random_cell_params(data, cell, input_size, hidden).items()})
     return params
 
 
@@ -259,12 +270,12 @@ def _register_bidirectional_cases(cell: str) -> None:
     as_list = (lambda s: list(s)) if cell == "lstm" else (lambda s: [s])
 
     @gradcheck_case(f"bidirectional {cell} (initial and final states)")
-    def _both_states(tolerance):
-        params = _bidirectional_params(cell, input_size, hidden)
-        x = random_array((batch, time, input_size))
-        state0 = (_random_state(cell, (batch, hidden)), _random_state(cell, (batch, hidden)))
-        dhs = random_array((batch, time, 2 * hidden))
-        dstate_T = (_random_state(cell, (batch, hidden)), _random_state(cell, (batch, hidden)))
+    def _both_states(data, tolerance):
+        params = _bidirectional_params(data, cell, input_size, hidden)
+        x = data.array((batch, time, input_size))
+        state0 = (_random_state(data, cell, (batch, hidden)), _random_state(data, cell, (batch, hidden)))
+        dhs = data.array((batch, time, 2 * hidden))
+        dstate_T = (_random_state(data, cell, (batch, hidden)), _random_state(data, cell, (batch, hidden)))
 
         def loss():
             hs, (forward_T, backward_T), _ = bidirectional_forward(x, state0, params, cell)
@@ -285,33 +296,38 @@ for _cell in CELLS:
     _register_bidirectional_cases(_cell)
 
 
-@gradcheck_case("bidirectional lstm, padded rows (lengths)")
-def _bidirectional_lengths(tolerance):
-    params = _bidirectional_params("lstm", 3, 4)
-    x, dhs = random_array((3, 5, 3)), random_array((3, 5, 8))
-    lengths = np.array([5, 2, 3])
-    _, _, cache = bidirectional_forward(x, None, params, "lstm", lengths=lengths)
-    dx, _, dparams = bidirectional_backward(dhs, None, cache)
-    loss = lambda: projected_sum([bidirectional_forward(x, None, params, "lstm", lengths=lengths)[0]], [dhs])  # noqa: E731
-    return check_gradients(loss, {"x": x, **params}, {"x": dx, **dparams}, tolerance=tolerance)
+def _register_bidirectional_padded_case(cell: str) -> None:
+    @gradcheck_case(f"bidirectional {cell}, padded rows (lengths)")
+    def _padded(data, tolerance):
+        params = _bidirectional_params(data, cell, 3, 4)
+        x, dhs = data.array((3, 5, 3)), data.array((3, 5, 8))
+        lengths = np.array([5, 2, 3])
+        _, _, cache = bidirectional_forward(x, None, params, cell, lengths=lengths)
+        dx, _, dparams = bidirectional_backward(dhs, None, cache)
+        loss = lambda: projected_sum([bidirectional_forward(x, None, params, cell, lengths=lengths)[0]], [dhs])  # noqa: E731
+        return check_gradients(loss, {"x": x, **params}, {"x": dx, **dparams}, tolerance=tolerance)
+
+
+for _cell in CELLS:
+    _register_bidirectional_padded_case(_cell)
 
 
 @gradcheck_case("WindowLM (window 3, direct connections, mask, carried state)")
-def _window_lm(tolerance):
+def _window_lm(data, tolerance):
     vocab = 9
     model = WindowLM(vocab, context_size=3, embed_dim=3, hidden_size=4, direct=True, seed=1, dtype="float64")
-    inputs, targets = random_ids((2, 5), vocab), random_ids((2, 5), vocab)
-    state = random_ids((2, 2), vocab)
+    inputs, targets = data.ids((2, 5), vocab), data.ids((2, 5), vocab)
+    state = data.ids((2, 2), vocab)
     mask = backend.asarray(np.array([[True, True, True, True, False], [True, True, False, False, False]]))
     _, grads, _ = model.loss_and_grads(inputs, targets, state, mask)
     return check_gradients(lambda: model.loss(inputs, targets, state, mask), model.params, grads, tolerance=tolerance)
 
 
 @gradcheck_case("BiRNNTagger lstm, 2 layers, padded rows")
-def _tagger(tolerance):
+def _tagger(data, tolerance):
     vocab, tags = 7, 3
     model = BiRNNTagger(vocab, tags, embed_dim=3, hidden_size=4, num_layers=2, cell="lstm", seed=2, dtype="float64")
-    inputs, targets = random_ids((3, 5), vocab), random_ids((3, 5), tags)
+    inputs, targets = data.ids((3, 5), vocab), data.ids((3, 5), tags)
     lengths = np.array([5, 2, 4])
     _, grads = model.loss_and_grads(inputs, targets, lengths)
     loss = lambda: model.loss_and_grads(inputs, targets, lengths)[0]  # noqa: E731
@@ -320,9 +336,9 @@ def _tagger(tolerance):
 
 def _register_seq2seq_case(cell: str) -> None:
     @gradcheck_case(f"Seq2Seq {cell} (teacher forcing, padded targets)")
-    def _seq2seq(tolerance):
+    def _seq2seq(data, tolerance):
         model = Seq2Seq(6, 7, embed_dim=3, hidden_size=4, cell=cell, seed=3, dtype="float64")
-        source, target = random_ids((2, 4), 6), random_ids((2, 5), 7)
+        source, target = data.ids((2, 4), 6), data.ids((2, 5), 7)
         mask = backend.asarray(np.array([[True] * 5, [True, True, True, False, False]]))
         _, grads = model.loss_and_grads(source, target, mask)
         loss = lambda: model.loss_and_grads(source, target, mask)[0]  # noqa: E731
@@ -337,7 +353,7 @@ from scratchlm.models.bilm import BiLM  # noqa: E402
 
 
 @gradcheck_case("BiLM (ELMo pair) lstm, 2 layers per direction, padded rows")
-def _bilm(tolerance):
+def _bilm(data, tolerance):
     model = BiLM(8, embed_dim=3, hidden_size=4, num_layers=2, cell="lstm", seed=4, dtype="float64")
     for value in model.params.values():
         value *= 2.0  # larger weights, so that no gradient entry is small enough for rounding to dominate it

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from scratchlm.gradcheck import check_gradients
 from scratchlm.layers.dropout import dropout_backward, dropout_forward
 
 
@@ -34,15 +33,6 @@ def test_same_seed_same_mask_and_backward_uses_it():
     np.testing.assert_array_equal(out_a, out_b)
     dx = dropout_backward(dout, cache)
     np.testing.assert_allclose(dx, dout * np.where(out_a != 0, 2.0, 0.0))
-
-
-def test_gradient_check_with_fixed_mask():
-    rng = np.random.default_rng(4)
-    x, dout = rng.normal(size=(3, 6)), rng.normal(size=(3, 6))
-    _, cache = dropout_forward(x, 0.25, np.random.default_rng(5))
-    f = lambda: float((dropout_forward(x, 0.25, np.random.default_rng(5))[0] * dout).sum())  # noqa: E731
-    report = check_gradients(f, {"x": x}, {"x": dropout_backward(dout, cache)})
-    assert report.passed and report.max_error < 1e-6, str(report)
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])

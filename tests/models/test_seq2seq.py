@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from scratchlm import beam, sampling, tasks
+from scratchlm import beam, sampling
+from scratchlm.data import tasks
 from scratchlm.gradcheck import check_gradients
 from scratchlm.layers.softmax_cross_entropy import log_softmax
 from scratchlm.lm import LanguageModel

@@ -1,23 +1,21 @@
-"""Conformance of every fast kernel with the NumPy reference it replaces.
+"""Every piece of a faster backend against the NumPy piece it replaces, and whole models across backends.
 
-For each op registered by a backend's kernel module (scratchlm/kernels/numba_ops.py,
-scratchlm/kernels/cupy_ops.py) the kernel and the reference in scratchlm/layers get the same
-random inputs, over several random shapes, contiguous and strided, float32 and float64; their
-results must agree to 1e-12 relative in float64 and 1e-5 in float32. "Relative" is measured
-against the largest entry of the reference result (rtol * max|reference| is added as an absolute
-tolerance), because an entry that is a difference of nearly equal terms has no relative accuracy
-to speak of in either implementation.
+The engine's sequence ops call *pieces* for their inner parts (scratchlm/kernels/__init__.py):
+the gate math of one step, the step product, the row-wise parts of the embedding and softmax
+ops, the SGD update. For each piece of scratchlm/kernels/numba_ops.py and cupy_ops.py, the piece
+and the NumPy piece in scratchlm/kernels/numpy_pieces.py get the same random inputs, over several
+random shapes, contiguous and strided, float32 and float64; their results must agree to 1e-12
+relative in float64 and 1e-5 in float32 ("relative" against the largest entry of the NumPy
+result, added as an absolute tolerance). The scatter-add is also checked against a plain Python
+loop, because repeated token ids are exactly where a scatter-add goes wrong.
 
-The reference is the definition, and it is tested on its own elsewhere (finite differences,
-PyTorch parity); here the embedding scatter-add is also checked against a plain Python loop,
-because repeated token ids are exactly where a scatter-add goes wrong.
+Then the whole model: RNNLM's loss and every gradient under each engine backend equal those of
+the textbook ("reference" backend). The ops one by one are in test_conformance.py.
 
-Then the whole model: RNNLM's loss and every gradient under the numba backend equal those under
-the numpy backend. The CuPy cases skip without CuPy or a GPU.
-
-"cupy-emulated" runs the same op cases on scratchlm/kernels/cupy_ops.py executed on the CPU
-(tests/cupy_emulator.py: NumPy arrays, each kernel's CUDA C body compiled as C++ with g++), so
-that the CuPy module's wrappers and kernel arithmetic are checked on machines without a GPU too.
+"cupy-emulated" runs the piece cases on scratchlm/kernels/cupy_ops.py executed on the CPU
+(tests/kernels/cupy_emulator.py: NumPy arrays, each kernel's CUDA C body compiled as C++ with
+g++), so that the CuPy module's wrappers and kernel arithmetic are checked on machines without a
+GPU too. The CuPy cases skip without CuPy or a GPU.
 """
 from __future__ import annotations
 
@@ -27,8 +25,8 @@ import numpy as np
 import pytest
 
 from scratchlm import backend
-from scratchlm.layers import embedding, gru, lstm, rnn, step_matmul
-from scratchlm.layers import softmax_cross_entropy as sce
+from scratchlm.kernels import numpy_pieces as reference_pieces
+from scratchlm.kernels import step_matmul
 
 import cupy_emulator
 
@@ -41,10 +39,11 @@ def _available(name: str) -> bool:
 
 
 MODEL_BACKEND_PARAMS = [  # backends a whole model can run under
+    pytest.param("numpy"),
     pytest.param("numba", marks=pytest.mark.skipif(not _available("numba"), reason="numba is not installed")),
     pytest.param("cupy", marks=pytest.mark.skipif(not _available("cupy"), reason="CuPy or a CUDA GPU is missing")),
 ]
-BACKEND_PARAMS = MODEL_BACKEND_PARAMS + [  # kernel tables the op cases run on
+BACKEND_PARAMS = MODEL_BACKEND_PARAMS[1:] + [  # piece tables other than NumPy's
     pytest.param("cupy-emulated", marks=pytest.mark.skipif(not cupy_emulator.compiler_available(),
                                                             reason="g++ is not installed")),
 ]
@@ -61,8 +60,8 @@ def numpy_backend():
 
 def kernels_of(backend_name: str) -> dict:
     if backend_name == "cupy-emulated":
-        return cupy_emulator.load_cupy_ops().KERNELS
-    return importlib.import_module(f"scratchlm.kernels.{backend_name}_ops").KERNELS
+        return cupy_emulator.load_cupy_ops().PIECES
+    return importlib.import_module(f"scratchlm.kernels.{backend_name}_ops").PIECES
 
 
 def to_device(value, backend_name):
@@ -112,7 +111,7 @@ def lstm_forward_args(make, s):
 
 def lstm_backward_args(make, s):
     a, c_prev = lstm_forward_args(make, s)
-    _, _, gates, tanh_c = lstm.lstm_gates_forward(a, c_prev)
+    _, _, gates, tanh_c = reference_pieces.lstm_gates_forward(a, c_prev)
     return make.normal(s["B"], s["H"]), make.normal(s["B"], s["H"]), c_prev, gates, tanh_c
 
 
@@ -123,7 +122,7 @@ def gru_forward_args(make, s):
 
 def gru_backward_args(make, s):
     ax, ah, h_prev = gru_forward_args(make, s)
-    _, gates = gru.gru_gates_forward(ax, ah, h_prev)
+    _, gates = reference_pieces.gru_gates_forward(ax, ah, h_prev)
     return make.normal(s["B"], s["H"]), h_prev, gates, ah[:, 2 * s["H"]:]
 
 
@@ -139,23 +138,23 @@ def cross_entropy_forward_args(make, s):
 
 def cross_entropy_backward_args(make, s):
     logits, targets = cross_entropy_forward_args(make, s)
-    _, probs = sce.cross_entropy_rows_forward(logits, targets)
+    _, probs = reference_pieces.cross_entropy_rows_forward(logits, targets)
     row_weights = make.uniform(0.0, 1.0, s["N"])
     row_weights[make.rng.random(s["N"]) < 0.2] = 0.0  # padding rows
     return probs, targets, row_weights
 
 
 CASES = {
-    "embedding_scatter_add": (embedding.embedding_scatter_add, scatter_add_args),
-    "softmax_cross_entropy_forward": (sce.cross_entropy_rows_forward, cross_entropy_forward_args),
-    "softmax_cross_entropy_backward": (sce.cross_entropy_rows_backward, cross_entropy_backward_args),
-    "rnn_gates_forward": (rnn.rnn_gates_forward, lambda make, s: (make.normal(s["B"], s["H"], scale=2.0),)),
-    "rnn_gates_backward": (rnn.rnn_gates_backward,
+    "embedding_scatter_add": (reference_pieces.embedding_scatter_add, scatter_add_args),
+    "cross_entropy_rows_forward": (reference_pieces.cross_entropy_rows_forward, cross_entropy_forward_args),
+    "cross_entropy_rows_backward": (reference_pieces.cross_entropy_rows_backward, cross_entropy_backward_args),
+    "rnn_gates_forward": (reference_pieces.rnn_gates_forward, lambda make, s: (make.normal(s["B"], s["H"], scale=2.0),)),
+    "rnn_gates_backward": (reference_pieces.rnn_gates_backward,
                            lambda make, s: (make.normal(s["B"], s["H"]), make.uniform(-1, 1, s["B"], s["H"]))),
-    "lstm_gates_forward": (lstm.lstm_gates_forward, lstm_forward_args),
-    "lstm_gates_backward": (lstm.lstm_gates_backward, lstm_backward_args),
-    "gru_gates_forward": (gru.gru_gates_forward, gru_forward_args),
-    "gru_gates_backward": (gru.gru_gates_backward, gru_backward_args),
+    "lstm_gates_forward": (reference_pieces.lstm_gates_forward, lstm_forward_args),
+    "lstm_gates_backward": (reference_pieces.lstm_gates_backward, lstm_backward_args),
+    "gru_gates_forward": (reference_pieces.gru_gates_forward, gru_forward_args),
+    "gru_gates_backward": (reference_pieces.gru_gates_backward, gru_backward_args),
 }
 GATE_OPS = [op for op in CASES if "gates" in op]
 
@@ -289,8 +288,7 @@ def test_numba_step_matmul_rejects_mismatched_arguments():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
 def test_sgd_update_kernel_equals_the_reference_to_the_bit(backend_name, dtype):
-    from scratchlm.train.optimizers import sgd_update
-
+    sgd_update = reference_pieces.sgd_update
     kernel = kernels_of(backend_name).get("sgd_update")
     if kernel is None:
         pytest.skip(f"{backend_name} has no sgd_update kernel")
@@ -406,7 +404,7 @@ def model_loss_and_grads(backend_name, cell, dtype, tie_weights):
 @pytest.mark.parametrize("backend_name", MODEL_BACKEND_PARAMS)
 def test_rnnlm_loss_and_grads_agree_across_backends(backend_name, cell, dtype):
     tie_weights = cell == "lstm"
-    want_loss, want_grads, _ = model_loss_and_grads("numpy", cell, dtype, tie_weights)
+    want_loss, want_grads, _ = model_loss_and_grads("reference", cell, dtype, tie_weights)
     got_loss, got_grads, _ = model_loss_and_grads(backend_name, cell, dtype, tie_weights)
     rtol = TOLERANCE[np.dtype(dtype).type]
     assert got_loss == pytest.approx(want_loss, rel=rtol)

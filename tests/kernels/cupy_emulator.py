@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-CUPY_OPS_PATH = Path(__file__).resolve().parents[1] / "scratchlm" / "kernels" / "cupy_ops.py"
+CUPY_OPS_PATH = Path(__file__).resolve().parents[2] / "scratchlm" / "kernels" / "cupy_ops.py"
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
            np.dtype(np.int32): "int", np.dtype(np.int64): "long long"}
 TYPED_SCALARS = {"int64": ("long long", ctypes.c_longlong), "int32": ("int", ctypes.c_int),

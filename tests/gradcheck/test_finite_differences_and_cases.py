@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scratchlm import cli
-from scratchlm import gradcheck_cases
+from scratchlm.gradcheck import cases as gradcheck_cases
 from scratchlm.gradcheck import (
     check_directional,
     check_gradients,
@@ -184,8 +184,8 @@ def test_registering_a_case(monkeypatch):
     monkeypatch.setattr(gradcheck_cases, "CASES", list(gradcheck_cases.CASES))
 
     @gradcheck_cases.gradcheck_case("square (test)")
-    def _square(tolerance):
-        x = gradcheck_cases.random_array((3,))
+    def _square(data, tolerance):
+        x = data.array((3,))
         return check_gradients(lambda: float((x**2).sum()), {"x": x}, {"x": 2 * x}, tolerance=tolerance)
 
     assert gradcheck_cases.CASES[-1].name == "square (test)"
@@ -205,8 +205,8 @@ def test_command_fails_on_a_wrong_gradient(monkeypatch, capsys):
     monkeypatch.setattr(gradcheck_cases, "CASES", list(gradcheck_cases.CASES))
 
     @gradcheck_cases.gradcheck_case("deliberately wrong (test)")
-    def _wrong(tolerance):
-        x = gradcheck_cases.random_array((3,))
+    def _wrong(data, tolerance):
+        x = data.array((3,))
         return check_gradients(lambda: float((x**2).sum()), {"x": x}, {"x": 3 * x}, tolerance=tolerance)
 
     assert cli.main(["gradcheck", "--case", "deliberately wrong"]) == 1

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from scratchlm import tasks
+from scratchlm.data import tasks
 from scratchlm.gradcheck import check_gradients
 from scratchlm.models.tagger import BiRNNTagger
 from scratchlm.text.vocab import Vocabulary

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from scratchlm.gradcheck_cases import check_rnnlm
+from scratchlm.gradcheck.cases import check_rnnlm
 from scratchlm.lm import LanguageModel
 from scratchlm.models import RNNLM
 

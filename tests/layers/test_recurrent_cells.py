@@ -1,9 +1,10 @@
 """Elman RNN, LSTM and GRU: forward against the equations written out gate by gate, step and
-sequence functions against each other, and float64 gradient checks (max relative error < 1e-6)."""
+sequence functions against each other, the named caches, and backward passes that leave their
+cache alone. The float64 gradient checks of every cell are cases of the one registry in
+scratchlm/gradcheck/cases.py, run by tests/gradcheck."""
 import numpy as np
 import pytest
 
-from scratchlm.gradcheck import check_gradients
 from scratchlm.layers import CELLS
 
 B, T, E, H = 2, 5, 3, 4  # E != H so that a swapped size shows
@@ -110,46 +111,37 @@ def test_chained_step_backward_equals_sequence_backward(cell):
         np.testing.assert_allclose(dparams[key], dparams_sum[key], rtol=1e-11, atol=1e-13)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("with_state", [True, False])
-def test_sequence_gradient_check(cell, with_state):
-    params, x, state0, rng = make(cell, seed=1)
-    if not with_state:
-        state0 = None
-    fns = CELLS[cell]
-    dhs = rng.normal(size=(B, T, H))
-
-    def loss():
-        return float((fns.forward(x, state0, params)[0] * dhs).sum())
-
-    _, _, cache = fns.forward(x, state0, params)
-    dx, dstate0, dparams = fns.backward(dhs, None, cache)  # no gradient on the final state
-    arrays, grads = {"x": x, **params}, {"x": dx, **dparams}
-    if with_state:
-        names = ["h0", "c0"] if cell == "lstm" else ["h0"]
-        arrays.update(zip(names, as_list(cell, state0)))
-        grads.update(zip(names, as_list(cell, dstate0)))
-    report = check_gradients(loss, arrays, grads)
-    assert report.passed and report.max_error < 1e-6, str(report)
+CACHE_FIELDS = {
+    "rnn": ("x", "h_prev", "h", "params"),
+    "lstm": ("x", "h_prev", "c_prev", "i", "f", "g", "o", "tanh_c", "params"),
+    "gru": ("x", "h_prev", "r", "z", "n", "ah_n", "params"),
+}
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_step_gradient_check(cell):
-    params, x, state0, rng = make(cell, seed=2)
-    fns = CELLS[cell]
-    dstate = [rng.normal(size=(B, H)) for _ in as_list(cell, state0)]
+def test_step_cache_holds_the_lecture_names(cell):
+    params, x, state0, _ = make(cell)
+    _, cache = CELLS[cell].step_forward(x[:, 0], state0, params)
+    assert cache._fields == CACHE_FIELDS[cell]
+    np.testing.assert_array_equal(cache.x, x[:, 0])
+    np.testing.assert_array_equal(cache.h_prev, state0[0] if cell == "lstm" else state0)
+    if cell == "lstm":  # the gates, each (B, H), against the equations block by block
+        a = x[:, 0] @ params["weight_ih"].T + params["bias_ih"] + state0[0] @ params["weight_hh"].T + params["bias_hh"]
+        for k, (name, f) in enumerate((("i", logistic), ("f", logistic), ("g", np.tanh), ("o", logistic))):
+            np.testing.assert_allclose(getattr(cache, name), f(a[:, k * H : (k + 1) * H]), rtol=1e-12, atol=1e-14)
+    _, _, sequence_cache = CELLS[cell].forward(x, state0, params)
+    assert len(sequence_cache.steps) == T and all(step._fields == CACHE_FIELDS[cell] for step in sequence_cache.steps)
 
-    x0 = x[:, 0].copy()
 
-    def loss():
-        new_state = fns.step_forward(x0, state0, params)[0]
-        return float(sum((s * d).sum() for s, d in zip(as_list(cell, new_state), dstate)))
-
-    _, cache = fns.step_forward(x0, state0, params)
-    dx, dstate_prev, dparams = fns.step_backward(tuple(dstate) if cell == "lstm" else dstate[0], cache)
-    names = ["h0", "c0"] if cell == "lstm" else ["h0"]
-    arrays = {"x": x0, **dict(zip(names, as_list(cell, state0))), **params}
-
-    grads = {"x": dx, **dict(zip(names, as_list(cell, dstate_prev))), **dparams}
-    report = check_gradients(loss, arrays, grads)
-    assert report.passed and report.max_error < 1e-6, str(report)
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_backward_leaves_its_cache_unchanged(cell):
+    params, x, state0, rng = make(cell)
+    _, _, cache = CELLS[cell].forward(x, state0, params)
+    before = [[np.array(v, copy=True) for v in step if isinstance(v, np.ndarray)] for step in cache.steps]
+    dstate_T = (rng.normal(size=(B, H)), rng.normal(size=(B, H))) if cell == "lstm" else rng.normal(size=(B, H))
+    CELLS[cell].backward(rng.normal(size=(B, T, H)), dstate_T, cache)
+    CELLS[cell].backward(rng.normal(size=(B, T, H)), dstate_T, cache)  # a cache can be used twice
+    after = [[v for v in step if isinstance(v, np.ndarray)] for step in cache.steps]
+    for step_before, step_after in zip(before, after):
+        for b, a in zip(step_before, step_after):
+            np.testing.assert_array_equal(a, b)

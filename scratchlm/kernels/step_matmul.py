@@ -7,7 +7,7 @@ same for all T steps of a sequence, so a backend may prepare it once and reuse i
     prepared = step_matmul_prepare(W)          # once per sequence; W (K, N)
     step_matmul(x_t, prepared, out=y_t)        # every step: y_t = x_t W, x_t (B, K), y_t (B, N)
 
-Kernel seams "step_matmul_prepare" and "step_matmul". This reference prepares a C-contiguous
+Pieces "step_matmul_prepare" and "step_matmul" (see scratchlm/kernels/__init__.py). This NumPy version prepares a C-contiguous
 copy of W (BLAS multiplies by it up to 2x faster than by a transposed view such as W_hh.T) and
 multiplies with ``matmul``. The numba backend packs W into the panel layout of its own inner
 kernel instead (scratchlm/kernels/packed_matmul.py). What ``step_matmul_prepare`` returns is
@@ -19,12 +19,12 @@ from scratchlm import backend
 
 
 def step_matmul_prepare(weight):
-    """Kernel seam "step_matmul_prepare": ``weight`` (K, N) ready for many step_matmul calls."""
+    """Piece "step_matmul_prepare": ``weight`` (K, N) ready for many step_matmul calls."""
     return backend.xp().ascontiguousarray(weight)
 
 
 def step_matmul(x, prepared, out):
-    """Kernel seam "step_matmul": ``out`` (B, N) = ``x`` (B, K) @ W, W prepared by step_matmul_prepare.
+    """Piece "step_matmul": ``out`` (B, N) = ``x`` (B, K) @ W, W prepared by step_matmul_prepare.
 
     Returns ``out``.
     """
