@@ -21,7 +21,7 @@ COMMANDS = {
     "sample": ("scratchlm.commands.sample", "generate text from a trained model's checkpoint"),
     "eval": ("scratchlm.commands.evaluate", "perplexity and bits per token of a checkpoint on a text file"),
     "ngram": ("scratchlm.commands.ngram", "fit an n-gram model (any smoothing method) on a text file and print its perplexity"),
-    "exercise": ("scratchlm.commands.exercise", "gradient-checking exercises: list, copy the templates, check a solution"),
+    "exercise": ("scratchlm.commands.exercise", "exercises: list, copy the templates, check a file, grade a folder"),
     "backends": ("scratchlm.commands.backends", "the backends and CPU here, and which implementation each op runs and why"),
 }
 

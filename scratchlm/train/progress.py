@@ -35,8 +35,15 @@ class LineProgress(plain_tqdm):
         return True
 
 
+def _in_notebook() -> bool:
+    # a running Jupyter kernel, not merely an imported ipykernel module (a test may import it)
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
 def _interactive(stream) -> bool:
-    if "ipykernel" in sys.modules:  # a notebook: tqdm.auto draws a widget
+    if _in_notebook():  # tqdm.auto draws a widget
         return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

@@ -1,11 +1,7 @@
-"""Student versions of the exercises: each function's body is yours to write.
+"""Student templates: each function's body is yours to write.
 
-Copy this folder somewhere of your own first (``scratchlm.exercises.copy_templates("my_work")``),
-write the bodies there, and check each one as you go::
-
-    from scratchlm import exercises
-    import rnn_step                                    # your copy
-    print(exercises.check("rnn_step_backward", rnn_step.rnn_step_backward))
-
-The order follows the lectures: embedding, softmax_cross_entropy, rnn_step, lstm_step, rnn_bptt.
+Copy them first (``scratchlm exercise copy my_exercises`` or
+``scratchlm.exercises.copy_templates("my_exercises")``), write the bodies there, and check a
+file as you go: ``scratchlm exercise check my_exercises/rnn_step.py``. ``scratchlm exercise
+list`` gives the order of the lectures.
 """

@@ -1,22 +1,31 @@
-"""Exercise 1: the backward pass of the embedding lookup.
+"""Exercises embedding_forward and embedding_backward: the embedding lookup.
 
-The forward pass (``scratchlm.exercises.forward.embedding_forward``) reads rows of a (V, E)
-matrix W:
+Forward: a (V, E) matrix W holds one row per token id, and
 
-    out[b, t] = W[ids[b, t]]
+    out[b, t] = W[ids[b, t]]                 ids (B, T) int in [0, V),  out (B, T, E)
 
-which is the same as one_hot(ids[b, t]) @ W, without building the one-hot vectors.
+which is one_hot(ids[b, t]) @ W without building the one-hot vectors.
 
-Your task: given dL/dout, compute dL/dW.
+Backward: from the one-hot form, dW = sum_{b,t} one_hot(ids[b, t])^T dout[b, t]. Which rows of
+dW does one position (b, t) touch? What must happen when the same id appears at two positions
+(it will: the checker repeats ids on purpose, and uses every id from 0 to V - 1)?
 
-Think about it this way: the one-hot product says dW = sum_{b,t} one_hot(ids[b, t])^T dout[b, t].
-Which rows of dW does one position (b, t) touch? What must happen when the same id appears at
-two positions (it will: the checker repeats ids on purpose)?
-
-Check your answer with
-    scratchlm.exercises.check("embedding_backward", embedding_backward)
+Check with:  scratchlm exercise check embedding.py
 """
 import numpy as np
+
+
+def embedding_forward(ids, weight):
+    """out = W[ids].
+
+    Args:
+        ids: (B, T) int token ids.
+        weight: (V, E) embedding matrix W.
+
+    Returns:
+        out: (B, T, E).
+    """
+    raise NotImplementedError("write this: one row of weight per id")
 
 
 def embedding_backward(dout, cache):
@@ -24,12 +33,9 @@ def embedding_backward(dout, cache):
 
     Args:
         dout: (B, T, E) upstream gradient dL/dout.
-        cache: an EmbeddingCache from embedding_forward: cache.ids (B, T) int, cache.vocab_size V.
+        cache: cache.ids (B, T) int, cache.vocab_size V.
 
     Returns:
-        dweight: (V, E) gradient of the loss with respect to the embedding matrix W.
+        dweight: (V, E); rows of ids that never occur get zero gradient.
     """
-    raise NotImplementedError(
-        "write this: build dweight of shape (V, E) from dout and cache.ids "
-        "(rows of ids that never occur get zero gradient)"
-    )
+    raise NotImplementedError("write this: build dweight of shape (V, E) from dout and cache.ids")
