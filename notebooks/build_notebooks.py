@@ -174,10 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         total = 0.0
         for source in sources:
             target = target_of(source)
-            print(f"running {target.relative_to(ROOT)} ...", end=" ", flush=True)
             seconds = execute(target, args.small)
             total += seconds
-            print(f"{seconds:.0f} s")
+            print(f"ran {target.relative_to(ROOT)} in {seconds:.0f} s")
         print(f"ran {len(sources)} notebook(s) in {total:.0f} s ({'small' if args.small else 'full'} sizes)")
     return 0
 

@@ -44,8 +44,13 @@ model = RNNLM(len(tokenizer), embed_dim=32, hidden_size=hidden, cell="lstm", dro
               seed=0, bos_id=vocab.bos_id, eos_id=vocab.eos_id)
 config = TrainConfig(epochs=epochs, batch_size=32, optimizer="adam", lr=3e-3, clip_norm=5.0,
                      lr_schedule="plateau", patience=None if SMALL else 15)
-history = Trainer(model, tokenizer.to_json(), train_ids, valid_ids, "lines", config, progress=False).fit()
+history = Trainer(model, tokenizer.to_json(), train_ids, valid_ids, "lines", config, progress=False,
+                  report_epochs=False).fit()
 model.eval()
+for index in range(0, len(history["epoch"]), max(1, len(history["epoch"]) // 6)):   # a few lines, not one per epoch
+    print(f"epoch {history['epoch'][index]:3d}: training loss {history['train_loss'][index]:.3f}, "
+          f"validation perplexity {history['val_ppl'][index]:.3f}")
+print(f"best validation perplexity {min(history['val_ppl']):.3f}, after {len(history['epoch'])} epochs")
 plot.loss_curves(history["step_loss"], history["val_loss"], valid_steps=history["epoch_end_step"],
                  title="character LSTM on Finnish names")
 
@@ -180,3 +185,22 @@ for method, outputs in methods.items():
 #   the improbable tail that makes plain sampling at $T = 1$ occasionally produce garbage.
 # - Beam search finds names of higher total probability than greedy decoding; whether they are
 #   better names is a different question (probable names are short and common).
+#
+# ## Exercises
+#
+# The checker exercises for this lecture (`scratchlm exercise list` names them): perplexity,
+# the sampling filters (temperature, top-$k$, top-$p$; the checker compares your distributions,
+# not your draws) and beam search. Copy the templates with `scratchlm exercise copy my_exercises`
+# and check each with `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
+#
+# 1. *Inline question:* the perplexity above counts `<eos>` as a predicted token but not `<bos>`.
+#    Why? What would counting `<bos>` do to the perplexity?
+# 2. Show that top-$k$ with $k = 1$ and top-$p$ with a very small $p$ are both greedy decoding.
+#    Which setting of the temperature is greedy too?
+# 3. Beam search maximises $\log P(\text{name}, \langle eos \rangle)$, which favours short names.
+#    Divide the score by the length (length normalisation) and compare the names it returns.
+# 4. How many of 1,000 names sampled at $T = 1$ are training names? At $T = 0.5$? What does the
+#    answer say about memorisation?
+# 5. Draw the surprisal figure for a name that is *not* Finnish (your own, or "Kevin"). Where is
+#    the model surprised?
+

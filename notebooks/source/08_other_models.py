@@ -178,3 +178,35 @@ for epoch in range(epochs):
         optimizer.step(bilm.params, grads)
 forward_nll, backward_nll = bilm.direction_losses(*framed(valid_ids))
 print(f"validation perplexity reading forwards {np.exp(forward_nll):.3f}, backwards {np.exp(backward_nll):.3f}")
+
+# %% [markdown]
+# ## What to take away
+#
+# - A fixed window of embeddings is an n-gram model whose similar contexts share their statistics
+#   through the embeddings instead of being counted apart. On 600 names there is too little data
+#   for that to matter much: with the full settings the 3-character window ties modified
+#   Kneser-Ney of the same order (docs/models.md measures both, and on tiny Shakespeare too).
+# - A bidirectional layer lets every position see both sides of the sequence: right for tagging
+#   (the whole input is known), wrong for a language model (it would see the word it predicts).
+# - An encoder-decoder squeezes the source into the encoder's final state; the decoder is a
+#   language model conditioned on it, decoded with the same greedy and beam search code.
+# - ELMo trains a forward and a backward language model, so each can be scored by perplexity,
+#   and then uses both directions' states as a representation of every token.
+#
+# ## Exercises
+#
+# The checker exercises that go with these models (`scratchlm exercise list` names them): the
+# embedding and temporal affine layers they are built from, the LSTM sequence, and beam search.
+# Copy the templates with `scratchlm exercise copy my_exercises` and check each with
+# `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
+#
+# 1. *Inline question:* the window LM has $n \cdot E$ inputs to its hidden layer. How does its
+#    parameter count grow with the window size $n$, and how does an $n$-gram table's?
+# 2. Try windows of 2, 3, 5 and 8 characters. Where does the validation perplexity stop
+#    improving, and why?
+# 3. Why can a bidirectional LSTM not be trained as a language model with the next-token loss?
+#    What does ELMo do instead?
+# 4. Train the seq2seq model on longer strings (change the lengths of the task). At what length
+#    does reversal fail, and why does the single final encoder state explain it?
+# 5. The seq2seq decoder reads the true previous character while training (teacher forcing) but
+#    its own prediction when decoding. What can go wrong at test time because of that?
