@@ -5,7 +5,8 @@ SCRATCHLM_SITE_DIR names one that is already built (CI builds it once and passes
 served on 127.0.0.1 and opened in headless Chromium. One page of the check loads every page to
 check in an iframe; after they have loaded, a script writes what the browser made of each (its
 title, its text, and for every <img> whether it decoded and its size in pixels) into the page,
-which Chromium's --dump-dom prints. A screenshot of a notebook page must not be blank.
+which Chromium's --dump-dom prints. A screenshot of a notebook page scrolled to its first figure
+must show it.
 
 Skips when Chromium or the site tool (the ``docs`` extra: Sphinx, MyST-NB, the book theme) is missing.
 """
@@ -56,10 +57,23 @@ def site(tmp_path_factory) -> Path:
     return out
 
 
+# A page whose whole window is one site page, scrolled to its first figure once it has loaded.
+SHOW_FIRST_FIGURE = """<!DOCTYPE html><html><head><title>figure</title></head>
+<body style="margin: 0"><iframe id="page" src="/PAGE" style="border: 0; width: 100vw; height: 100vh"></iframe>
+<script>
+window.addEventListener("load", function () {
+  var figure = document.getElementById("page").contentDocument.querySelector("img[src$='.png']");
+  if (figure) { figure.scrollIntoView(); }
+});
+</script></body></html>"""
+
+
 class _CheckHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the site, and at /check?pages=a,b,... the page that loads those pages in iframes."""
 
     def do_GET(self):
+        if self.path.startswith("/show-first-figure?page="):
+            return self._send(SHOW_FIRST_FIGURE.replace("PAGE", html.escape(self.path.split("=", 1)[1])).encode())
         if not self.path.startswith("/check?pages="):
             return super().do_GET()
         pages = self.path.split("=", 1)[1].split(",")
@@ -85,6 +99,9 @@ window.addEventListener("load", function () {{
   document.body.appendChild(out);
 }});
 </script></body></html>""".encode()
+        self._send(body)
+
+    def _send(self, body: bytes):
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -166,16 +183,21 @@ def test_notebook_figures_render(notebook, browser_report, site):
         assert len(data) >= SMALLEST_FIGURE_BYTES, f"{image['src']} is only {len(data)} bytes"
 
 
-def test_a_notebook_page_is_not_blank_on_screen(server, tmp_path):
+def test_a_notebook_figure_is_on_screen(server, tmp_path):
+    """A screenshot of the first notebook page, scrolled to its first figure, shows the figure:
+    the page is not blank, and a good part of it is coloured (a page of text and code is black,
+    grey and white with a few coloured words; a matplotlib figure has coloured lines or bars)."""
     matplotlib_image = pytest.importorskip("matplotlib.image")
     shot = tmp_path / "page.png"
-    result = chromium(tmp_path, "--hide-scrollbars", "--window-size=1280,1600", "--virtual-time-budget=10000",
-                      f"--screenshot={shot}", f"{server}/{page_of(NOTEBOOKS[0])}")
+    result = chromium(tmp_path, "--hide-scrollbars", "--window-size=1280,1000", "--virtual-time-budget=10000",
+                      f"--screenshot={shot}", f"{server}/show-first-figure?page={page_of(NOTEBOOKS[0])}")
     assert result.returncode == 0 and shot.is_file(), result.stderr[-3000:]
     if os.environ.get("SCRATCHLM_SITE_SCREENSHOT"):
         shutil.copy(shot, os.environ["SCRATCHLM_SITE_SCREENSHOT"])
     pixels = matplotlib_image.imread(shot)[..., :3]
-    assert pixels.shape[:2] == (1600, 1280)
+    assert pixels.shape[:2] == (1000, 1280)
     background = np.median(pixels.reshape(-1, 3), axis=0)
     drawn = np.any(np.abs(pixels - background) > 0.1, axis=-1).mean()
     assert drawn > 0.02, f"only {drawn:.1%} of the screenshot differs from the background colour"
+    coloured = (pixels.max(axis=-1) - pixels.min(axis=-1) > 0.25).mean()
+    assert coloured > 0.01, f"only {coloured:.2%} of the screenshot is coloured: is the figure there?"
