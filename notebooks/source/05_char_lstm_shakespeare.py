@@ -10,9 +10,10 @@
 # 3. draws **hidden-unit activations over the text**, to look for interpretable cells as
 #    Karpathy, Johnson & Fei-Fei (2015, "Visualizing and Understanding Recurrent Networks") did.
 #
-# The shipped settings (one 256-unit LSTM layer, two epochs) take about ten minutes on a 2-core
-# CPU (9 to 12 minutes measured). With `SCRATCHLM_NOTEBOOK_SMALL=1` the same steps run on a
-# slice of the text in about 20 seconds.
+# The shipped settings (one 256-unit LSTM layer, two epochs) take from under 2 minutes on an idle
+# 2-core CPU to over 10 minutes on a busy one (measured: 82 s idle, 6 to 12 minutes shared with
+# other jobs). With `SCRATCHLM_NOTEBOOK_SMALL=1` the same steps run on a slice of the text in
+# seconds.
 
 # %%
 %matplotlib inline

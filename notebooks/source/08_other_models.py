@@ -185,7 +185,8 @@ print(f"validation perplexity reading forwards {np.exp(forward_nll):.3f}, backwa
 # - A fixed window of embeddings is an n-gram model whose similar contexts share their statistics
 #   through the embeddings instead of being counted apart. On 600 names there is too little data
 #   for that to matter much: with the full settings the 3-character window ties modified
-#   Kneser-Ney of the same order (docs/models.md measures both, and on tiny Shakespeare too).
+#   Kneser-Ney 3- and 4-grams, and the LSTM, whose context is the whole name so far, is ahead of
+#   both (docs/models.md measures them, and on tiny Shakespeare too).
 # - A bidirectional layer lets every position see both sides of the sequence: right for tagging
 #   (the whole input is known), wrong for a language model (it would see the word it predicts).
 # - An encoder-decoder squeezes the source into the encoder's final state; the decoder is a

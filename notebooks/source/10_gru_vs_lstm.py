@@ -88,8 +88,7 @@ for label, (cell, size) in settings.items():
     histories[label] = Trainer(model, tokenizer.to_json(), train_ids, valid_ids, "lines", config,
                                progress=False, report_epochs=False).fit()
     models[label] = model.eval()
-    seconds = sum(histories[label]["epoch_seconds"])
-    print(f"{label:<14} trained in {seconds:5.1f} s; best validation perplexity {min(histories[label]['val_ppl']):.3f}")
+    print(f"{label:<14} best validation perplexity {min(histories[label]['val_ppl']):.3f}")
 
 # %%
 fig = Figure(figsize=(9, 3.4), layout="constrained")
