@@ -7,7 +7,7 @@ an API reference generated from the docstrings. Build it from the repository roo
 repository: before Sphinx reads anything, README.md, docs/ and notebooks/*.ipynb are copied under
 site/ at the same relative paths, so the links between them work unchanged. The notebooks are
 shown with the outputs they were committed with (run ``python notebooks/build_notebooks.py
---execute`` first); ``-D nb_execution_mode=auto`` runs the ones that have none.
+--execute`` first); ``-D nb_execution_mode=force`` runs them all at build time instead.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ suppress_warnings = ["myst.header", "misc.highlighting_failure"]
 
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
-nb_execution_mode = "off"          # show the committed outputs; -D nb_execution_mode=auto runs the rest
+nb_execution_mode = "off"          # show the committed outputs; -D nb_execution_mode=force runs them
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_merge_streams = True
