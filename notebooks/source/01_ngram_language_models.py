@@ -283,3 +283,28 @@ plot.sample_table(rows, ["model", "sampled sentence (modified Kneser-Ney)"], max
 #   Kneser-Ney's lower order asks "in how many contexts does this word appear?".
 # - Perplexity on held-out text is the yardstick, the same one used for the neural models in the
 #   following notebooks.
+#
+# ## Exercises
+#
+# The checker exercises for this lecture (`scratchlm exercise list` names them): n-gram
+# counting, add-$k$ smoothing, interpolation, Kneser-Ney, and perplexity. Copy the templates with
+# `scratchlm exercise copy my_exercises` and check each with
+# `scratchlm exercise check NAME my_exercises/FILE.py`; the checker compares your values with
+# `scratchlm.ngram` on several generated corpora. Then:
+#
+# 1. *Inline question:* the unsmoothed bigram model above has an infinite test perplexity.
+#    Which single test bigram is enough for that? Why does a language model need to give every
+#    sequence a non-zero probability?
+# 2. Show that add-one smoothing moves the most probability mass away from the *frequent*
+#    contexts' seen words when $V$ is large. Compute, for the context "my", the total probability
+#    add-one gives to words never seen after "my".
+# 3. Stupid back-off's scores do not sum to 1 (printed above). Why is its perplexity
+#    meaningless, and why is it still used for very large corpora?
+# 4. Tune the interpolation weights $\lambda_1, \lambda_2, \lambda_3$ of a trigram model by grid
+#    search on the held-out sentences, and compare with the weights `fit_ngram(..., method="interp")`
+#    finds. Why must the weights be tuned on held-out data and not on the training data?
+# 5. Compute the Kneser-Ney continuation probability $P_{cont}$ of "lord" and of "francisco"
+#    (or the words of the table above) by hand from the counts, and compare with their unigram
+#    probabilities.
+# 6. Train a character-level 5-gram (`scratchlm ngram --order 5 --method mkn` on the Finnish
+#    names) and compare its perplexity with the LSTM of notebook 6.

@@ -104,24 +104,22 @@ print(f"lookup:          {t_lookup * 1e3:8.3f} ms   ({t_product / t_lookup:.0f} 
 # i.e. the upstream gradient of position $n$ is **added** to row $w_n$. A token that occurs
 # twice gets both gradients. The tempting NumPy line `dW[ids] += dout` is wrong exactly then:
 # fancy-index assignment writes each repeated row once, and one of the gradients is lost.
-# `np.add.at` accumulates. "Annikki" repeats three letters:
+# Writing the right one is the embedding exercise (see the end of this notebook); here the
+# engine's layer, `embedding_backward`, is the reference. "Annikki" repeats three letters:
 
 # %%
 ids = np.array(tokenizer.encode("Annikki"))
 dout = rng.normal(size=(1, len(ids), E))
 _, cache = embedding_forward(ids[None, :], W)
 
-by_one_hot = np.eye(V)[ids].T @ dout[0]             # sum_n e_{w_n} dout_n, the definition
 by_layer = embedding_backward(dout, cache)          # the engine: a scatter-add
 wrong = np.zeros_like(W)
 wrong[ids] += dout[0]                               # loses repeated rows
 
-print("layer == one-hot definition:", np.allclose(by_layer, by_one_hot))
-print("dW[ids] += dout           :", np.allclose(wrong, by_one_hot))
-for char in "nk":
+print("dW[ids] += dout equals the layer:", np.allclose(wrong, by_layer))
+for char in "Ankin":
     row = tokenizer.vocab.stoi[char]
-    print(f"row of {char!r}: occurs {np.sum(ids == row)} times; "
-          f"|dW| right {np.linalg.norm(by_one_hot[row]):.3f}, with += {np.linalg.norm(wrong[row]):.3f}")
+    print(f"row of {char!r}: occurs {np.sum(ids == row)} times; rows equal: {np.allclose(wrong[row], by_layer[row])}")
 
 # %% [markdown]
 # ## The softmax
@@ -238,8 +236,30 @@ fig
 # ## What to take away
 #
 # - An embedding layer is a one-hot product done as a lookup; its backward pass must *add* the
-#   gradients of repeated tokens (`np.add.at`). Exercise 1 (`scratchlm.exercises`) asks you to
-#   write it.
+#   gradients of repeated tokens.
 # - The softmax is computed after subtracting the maximum score; the temperature divides the
 #   scores before it.
 # - Sampling is one uniform number and a search in the cumulative sums.
+#
+# ## Exercises
+#
+# The checker exercises for this lecture (`scratchlm exercise list` names them): the embedding
+# forward and backward passes, and the softmax cross-entropy with a padding mask (its forward,
+# stable by log-sum-exp, and its backward). Copy the templates with
+# `scratchlm exercise copy my_exercises`, write the bodies, and check each with
+# `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
+#
+# 1. *Inline question:* `dW[ids] += dout` is right when no id repeats. For a batch of $B \cdot T$
+#    ids drawn uniformly from $V$, how likely is a repeat when $V = 65$, $B = 32$, $T = 100$? So
+#    how often does the tempting line go wrong in practice?
+# 2. The derivative of the mean cross-entropy $L = -\frac{1}{N} \sum_n \log p_{n, y_n}$ with
+#    respect to the logits is $\frac{1}{N}(p_n - e_{y_n})$. Derive it from the softmax, and say
+#    what changes when some positions are padding and must not count.
+# 3. Show that subtracting $\max z$ leaves the softmax unchanged. Why subtract the maximum and
+#    not, say, the mean?
+# 4. Show that $\lim_{T \to 0} \mathrm{softmax}(z / T)$ is the one-hot vector of the argmax
+#    (when it is unique) and $\lim_{T \to \infty}$ the uniform distribution. What happens
+#    at $T \to 0$ with a tie?
+# 5. The sampling filters (temperature, top-$k$, top-$p$) are an exercise too: write them and
+#    let the checker compare your distributions (notebook 6 uses them).
+

@@ -5,11 +5,11 @@
 # summarises what it has read. This notebook
 #
 # 1. draws the network **unrolled** in time, which turns it into an ordinary (deep) graph;
-# 2. reads the **forward pass** in the textbook code, `scratchlm.layers.rnn`: one step, and a loop
-#    over the steps;
-# 3. reads **backpropagation through time** (BPTT) there: the same loop run backwards;
+# 2. runs the **forward pass** of `scratchlm.layers.rnn` and checks a step against the equation;
+# 3. derives **backpropagation through time** (BPTT), the same loop run backwards;
 # 4. checks the gradients by **finite differences**, first of the layer, then of a whole
-#    language model (`scratchlm.gradcheck`).
+#    language model (`scratchlm.gradcheck`);
+# 5. ends with exercises: writing the forward loop and BPTT yourself is one of them.
 
 # %%
 %matplotlib inline
@@ -19,8 +19,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
-from scratchlm import exercises, gradcheck
-from scratchlm.layers import rnn
+from scratchlm import gradcheck
 from scratchlm.layers.rnn import rnn_backward, rnn_forward
 from scratchlm.models import RNNLM
 
@@ -74,22 +73,14 @@ def unrolled_graph(steps=4):
 unrolled_graph()
 
 # %% [markdown]
-# ## The forward pass, in the textbook code
+# ## The forward pass
 #
 # Time runs $t = 1, \dots, T$ with $h_0$ the initial state (the convention of every file in
-# `scratchlm`). Batch-first shapes: $x$ is (B, T, E), the hidden states (B, T, H), and
-# $x_t$ is `x[:, t - 1]`; a vector is a row, so $W_{ih} x_t$ is `x_t @ W_ih.T`. One step is the
-# equation above; its cache keeps, under their own names, what the backward pass will need:
-
-# %%
-print(inspect.getsource(rnn.RNNStepCache))
-print(inspect.getsource(rnn.rnn_step_forward))
-
-# %% [markdown]
-# The sequence is a loop over the step, collecting every $h_t$ and every step's cache:
-
-# %%
-print(inspect.getsource(rnn.rnn_forward))
+# `scratchlm`). Batch-first shapes: $x$ is (B, T, E), the hidden states (B, T, H), and $x_t$ is
+# `x[:, t - 1]`; a vector is a row, so $W_{ih} x_t$ is `x_t @ W_ih.T`. The forward pass is the
+# equation above, once per step, in a loop over $t$; writing that loop is the Elman sequence
+# exercise (see the end of this notebook), so here we run the textbook layer,
+# `scratchlm.layers.rnn.rnn_forward`, and check one step against the equation.
 
 # %%
 B, T, E, H = 2, 5, 3, 4
@@ -101,12 +92,14 @@ params = {
 }
 x = rng.normal(size=(B, T, E))
 h0 = np.zeros((B, H))
+
 hs, h_last, cache = rnn_forward(x, h0, params)
-print("hidden states:", hs.shape, " steps in the cache:", len(cache.steps),
-      " fields of a step's cache:", cache.steps[0]._fields)
+t = 3  # x_t is x[:, t - 1] and h_t is hs[:, t - 1]
+a_t = x[:, t - 1] @ params["weight_ih"].T + params["bias_ih"] + hs[:, t - 2] @ params["weight_hh"].T + params["bias_hh"]
+print("hidden states:", hs.shape, " step t = 3 follows the equation:", np.allclose(hs[:, t - 1], np.tanh(a_t)))
 
 # %% [markdown]
-# ## Backpropagation through time, in the textbook code
+# ## Backpropagation through time
 #
 # Let $g_t = \partial L / \partial h_t$ be the gradient that the outputs send to $h_t$ directly
 # (in a language model: from the decoder at step $t$). The *total* gradient of $h_t$ adds what
@@ -121,24 +114,15 @@ print("hidden states:", hs.shape, " steps in the cache:", len(cache.steps),
 #    \frac{\partial L}{\partial b} = \sum_t \delta a_t, \quad
 #    \frac{\partial L}{\partial x_t} = W_{ih}^\top \delta a_t. $$
 #
-# One step backward is the first line and the products of one term of each sum:
+# In code, the loop runs $t = T, \dots, 1$ and carries $W_{hh}^\top \delta a_{t+1}$ from one step
+# to the one before. Writing it is the BPTT exercise; here the textbook's `rnn_backward` computes
+# it, for a loss that reads every hidden state: $L = \sum_t \langle G_t, h_t \rangle$ with a
+# fixed random $G$, so that $g_t = \partial L / \partial h_t = G_t$.
 
 # %%
-print(inspect.getsource(rnn.rnn_step_backward))
-
-# %% [markdown]
-# The sequence backward runs $t = T, \dots, 1$, adds the carried gradient (`dh`, which is
-# $W_{hh}^\top \delta a_{t+1}$) to the output's, and adds up the step gradients of the shared
-# weights (`grads[name] += step_grads[name]`):
-
-# %%
-print(inspect.getsource(rnn.rnn_backward))
-
-# %%
-# A loss that reads every hidden state: L = sum_t <G_t, h_t> with a fixed random G, so dL/dh_t = G_t.
 G = rng.normal(size=(B, T, H))
 dx, dh0, grads = rnn_backward(G, None, cache)
-print("dx:", dx.shape, " dh0:", dh0.shape, " parameter gradients:", {k: v.shape for k, v in grads.items()})
+print("dx:", dx.shape, " dh0:", dh0.shape, " parameter gradients:", {name: g.shape for name, g in grads.items()})
 
 # %% [markdown]
 # ## Checking gradients by finite differences
@@ -184,49 +168,42 @@ print(report)
 # %% [markdown]
 # ## What a mistake looks like
 #
-# Forgetting the sum over time (writing `=` where `+=` belongs) is the classic BPTT bug. The
-# check sees it at once. (Here the overwritten gradient is exactly zero: the last step the loop
-# visits is $t = 1$, whose $h_0$ is the zero vector, so $\delta a_1 h_0^\top = 0$.)
+# Forgetting the sum over time (writing `=` where `+=` belongs) is the classic BPTT bug: the
+# gradient of $W_{hh}$ keeps only the term of the last step the loop visits, $t = 1$, which is
+# $\delta a_1 h_0^\top$, exactly zero here because $h_0 = 0$. The other gradients stay right.
+# The check sees it at once:
 
 # %%
-def elman_backward_with_a_bug(dhs, x, h0, hs, p):
-    grads = {name: np.zeros_like(value) for name, value in p.items()}
-    dh_next = np.zeros_like(h0)
-    for t in reversed(range(x.shape[1])):
-        h_prev = hs[:, t - 1] if t > 0 else h0
-        da = (dhs[:, t] + dh_next) * (1 - hs[:, t] ** 2)
-        grads["weight_hh"] = da.T @ h_prev          # BUG: overwrites instead of accumulating
-        grads["weight_ih"] += da.T @ x[:, t]
-        grads["bias_ih"] += da.sum(axis=0)
-        grads["bias_hh"] += da.sum(axis=0)
-        dh_next = da @ p["weight_hh"]
-    return grads
-
-
-buggy = elman_backward_with_a_bug(G, x, h0, hs, params)
+buggy = dict(grads, weight_hh=np.zeros_like(grads["weight_hh"]))   # what "=" leaves of dW_hh here
 print(gradcheck.check_gradients(loss_of_params, params, buggy, names=["weight_hh", "weight_ih"]))
 
 # %% [markdown]
-# ## Your turn: the exercises
+# ## What to take away
 #
-# `scratchlm.exercises` has this backward pass (and four more) as exercises: a template whose
-# body you write, and a checker that compares your gradients with finite differences and with
-# the reference layers, and names the usual mistakes. Copy the templates with
-# `exercises.copy_templates("my_exercises")`; check your BPTT with
-# `exercises.check("rnn_backward", rnn_backward)`. Here is the checker's answer for a BPTT
-# that forgets to accumulate over time:
-
-# %%
-step_backward = exercises.solution("rnn_step_backward")
-
-
-def students_rnn_backward(dhs, dh_last, cache):
-    steps = cache.steps
-    dx = np.zeros(dhs.shape[:2] + steps[0].x.shape[1:])
-    dh = dh_last
-    for t in reversed(range(len(steps))):
-        dx[:, t], dh, dparams = step_backward(dhs[:, t] + dh, steps[t])   # dparams is overwritten
-    return dx, dh, dparams
-
-
-print(exercises.check("rnn_backward", students_rnn_backward))
+# - Unrolled in time, an RNN is a deep feed-forward network whose layers share their weights.
+# - The gradient of $h_t$ has two sources, the loss at $t$ and the step $t + 1$; BPTT carries the
+#   second backwards, and the shared weights' gradients are sums over the steps.
+# - Finite differences in float64 catch a wrong backward pass that would still train.
+#
+# ## Exercises
+#
+# The checker exercises for this lecture (`scratchlm exercise list` names them): the Elman step
+# forward and backward, and the Elman sequence (the forward loop and BPTT with the carried
+# $\delta h$). Copy the templates with `scratchlm exercise copy my_exercises`, write the bodies,
+# and check each with `scratchlm exercise check NAME my_exercises/FILE.py`; the checker compares
+# your gradients with finite differences and with the reference layers and names the usual
+# mistakes.
+#
+# 1. *Inline question:* the bias gradients `bias_ih` and `bias_hh` are always equal. Why? Would
+#    one bias do? (PyTorch keeps two for compatibility with cuDNN.)
+# 2. Derive $\partial h_t / \partial h_{t-1}$ for the Elman cell. Show that
+#    $\| \partial h_T / \partial h_1 \|$ is at most $\prod_t \|W_{hh}\| \max |1 - h_t^2|$, and say
+#    when it vanishes (notebook 4 measures it).
+# 3. The gradient check above uses $\varepsilon = 10^{-5}$. Rerun it in float32 with
+#    `RNNLM(..., dtype="float32")` and several $\varepsilon$. Which error dominates for large
+#    $\varepsilon$, and which for small?
+# 4. In the bug above the wrong gradient is exactly zero. Change $h_0$ to a random state: what
+#    does the checker report now, and why is the bug still easy to see?
+# 5. Write BPTT yourself (the BPTT exercise) and make it fail on purpose in three different
+#    ways: forget the tanh derivative, carry no gradient back in time, run the loop forwards.
+#    Read what the checker says for each.

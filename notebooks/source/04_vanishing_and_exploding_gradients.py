@@ -197,3 +197,24 @@ print(f"mean loss of the last 10 steps: no clipping {losses_plain[-10:].mean():.
 #   bias matters.
 # - Clipping by the global norm caps the step on the rare huge gradient and keeps training stable;
 #   it does nothing for vanishing gradients.
+#
+# ## Exercises
+#
+# The checker exercises for this lecture (`scratchlm exercise list` names them): gradient-norm
+# clipping (PyTorch's formula, the norm before clipping returned), and the LSTM step and
+# sequence, whose backward pass carries both $\delta h$ and $\delta c$ back in time. Copy the
+# templates with `scratchlm exercise copy my_exercises` and check each with
+# `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
+#
+# 1. *Inline question:* for the Elman cell, $\partial h_t / \partial h_{t-1} = \mathrm{diag}(1 - h_t^2)\, W_{hh}$.
+#    Why can the gradient vanish even when the largest singular value of $W_{hh}$ is above 1?
+# 2. For the LSTM, write $\partial c_t / \partial c_{t-1}$ along the direct path. What value of
+#    the forget gate keeps the gradient, and why does a forget-gate bias of 1 or 3 at
+#    initialisation help?
+# 3. Clipping by the global norm keeps the direction of the gradient; clipping each coordinate
+#    to $[-\tau, \tau]$ (`clip_value`) does not. Construct a two-coordinate gradient where the two
+#    give different directions.
+# 4. Rerun the clipping experiment with thresholds $\tau$ = 0.1, 1 and 10. What goes wrong when
+#    $\tau$ is too small?
+# 5. Orthogonal initialisation of $W_{hh}$ (scale 1) keeps $\|W_{hh} v\| = \|v\|$. Does that make
+#    the Elman gradient norm constant over time? Measure it with the figure's code.

@@ -10,8 +10,10 @@
 # 3. draws **hidden-unit activations over the text**, to look for interpretable cells as
 #    Karpathy, Johnson & Fei-Fei (2015, "Visualizing and Understanding Recurrent Networks") did.
 #
-# The shipped settings (one 256-unit LSTM layer, two epochs) take a few minutes on a laptop CPU.
-# With `SCRATCHLM_NOTEBOOK_SMALL=1` the same steps run on a slice of the text in seconds.
+# The shipped settings (one 256-unit LSTM layer, two epochs) take from under 2 minutes on an idle
+# 2-core CPU to over 10 minutes on a busy one (measured: 82 s idle, 6 to 12 minutes shared with
+# other jobs). With `SCRATCHLM_NOTEBOOK_SMALL=1` the same steps run on a slice of the text in
+# seconds.
 
 # %%
 %matplotlib inline
@@ -198,12 +200,33 @@ plot.activation_heatmap(passage, cells[:, best_units[name]], width=70,
 plot.activation_heatmap(passage, cells[:, 0], width=70, title="unit 0, for contrast")
 
 # %% [markdown]
-# ## Things to try
+# ## What to take away
 #
-# - Train longer, or with two layers (`num_layers=2`) and dropout 0.2: the samples get better
-#   well past the point where the validation perplexity seems to flatten.
-# - Change the temperature of the samples (notebook 6 does this systematically).
-# - `bptt` sets how far back the gradient reaches: try 25 and 200 and compare the validation
-#   perplexity (notebook 4 explains why the gradient fades anyway).
-# - The same run from the command line:
-#   `scratchlm train tinyshakespeare --hidden-size 256 --embed-dim 64 --batch-size 32 --bptt 100 --epochs 2 --dropout 0`.
+# - Truncated BPTT reads a long stream in windows: the state flows across a window boundary,
+#   the gradient does not, so the model can remember further back than it is trained to.
+# - The samples show what is learned first (letters and spaces, then words, then the layout of
+#   a play: speaker names, line breaks) long before the perplexity says the model is good.
+# - A few hidden units have a job one can name; most do not.
+#
+# ## Exercises
+#
+# The checker exercises for this lecture (`scratchlm exercise list` names them): the
+# truncated-BPTT stream batcher (the windows' values and the state carried between them), the
+# LSTM sequence forward and backward, and the temporal affine decoder. Copy the templates with
+# `scratchlm exercise copy my_exercises` and check each with
+# `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
+#
+# 1. *Inline question:* with $B$ parallel streams, the text is cut into $B$ pieces read side by
+#    side. Why not cut it into random windows and shuffle them, as one would for images? What
+#    would the carried state then contain?
+# 2. `bptt` sets how far back the gradient reaches: train with 25 and with 200 (same number of
+#    characters) and compare the validation perplexity (notebook 4 explains why the gradient
+#    fades anyway).
+# 3. Train longer, or with two layers (`num_layers=2`) and dropout 0.2. The samples get better
+#    well past the point where the validation perplexity seems to flatten: find that point.
+# 4. Find a unit that tracks whether the text is inside a word, or the distance to the next
+#    line break, by correlating the activations with a signal you compute from the text, as
+#    the cells above do for the position in the line.
+# 5. The same run from the command line:
+#    `scratchlm train tinyshakespeare --hidden-size 256 --embed-dim 64 --batch-size 32 --bptt 100 --epochs 2 --dropout 0`.
+#    Compare its validation bits per character with the notebook's.

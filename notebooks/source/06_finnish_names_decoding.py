@@ -340,3 +340,22 @@ for alpha in (0.0, 1.0, 2.0):
         rows.append((f"alpha = {alpha}, early_stopping = {early_stopping}",
                      "  ".join(f"{tokenizer.decode(ids).replace(chr(10), ' / ')} ({score:.2f})" for ids, score in best)))
 plot.sample_table(rows, ["beam search, 5 beams", "three best (score = log P / length ** alpha)"], max_chars=140)
+#
+# ## Exercises
+#
+# The checker exercises for this lecture (`scratchlm exercise list` names them): perplexity,
+# the sampling filters (temperature, top-$k$, top-$p$; the checker compares your distributions,
+# not your draws) and beam search. Copy the templates with `scratchlm exercise copy my_exercises`
+# and check each with `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
+#
+# 1. *Inline question:* the perplexity above counts the space after each held-out name but not
+#    the space before it. Why? What would counting both do to the comparison with the baselines?
+# 2. Show that top-$k$ with $k = 1$ and top-$p$ with a very small $p$ are both greedy decoding.
+#    Which setting of the temperature is greedy too?
+# 3. With `length_penalty` 0, beam search maximises the total log-probability, which favours
+#    short names. Explain from the formula why $\alpha = 1$ and $\alpha = 2$ return longer ones.
+# 4. Generate 2,000 characters at $T = 1$ and at $T = 0.5$. What share of the names in them are
+#    training names? What does the answer say about memorisation?
+# 5. Draw the surprisal figure for a name that is *not* Finnish (your own, or "Kevin"). Where is
+#    the model surprised?
+

@@ -142,3 +142,17 @@ fig
 # To choose a backend in your own code: `backend.use("numba")` at the start, or set the environment
 # variable `SCRATCHLM_BACKEND=numba` before starting Python. Arrays made under one backend stay
 # where they are; move them with `backend.asarray` and `backend.asnumpy`.
+#
+# ## Exercises
+#
+# No checker exercise is about backends: every exercise in `scratchlm exercise list` is written
+# in NumPy, and its reference is the NumPy layer. Then:
+#
+# 1. *Inline question:* the backends give nearly the same loss and gradients, but not exactly
+#    (the differences are printed above). Why not? Which operations change the order of additions?
+# 2. Time one training step at batch sizes 1, 8, 32 and 128 on each backend available here.
+#    Where does the time per *token* stop falling, and why?
+# 3. Read the Numba kernel of the LSTM gates in `scratchlm/kernels/` and compare it with the
+#    NumPy code in `scratchlm/layers/lstm.py`. What does the kernel do that NumPy cannot?
+# 4. With `OPENBLAS_NUM_THREADS=1` and `=2`, time the step again. On a 2-core machine, which is
+#    faster, and why can more threads be slower?

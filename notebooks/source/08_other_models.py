@@ -376,16 +376,46 @@ for label, which in (("mix of layers 0, 1, 2", (0, 1, 2)), ("layer 0 alone", (0,
     s, gamma = mixer.mix_weights()
     print(f"{label:22s} {accuracy:.1%}   s = {np.round(s, 3)}, gamma = {gamma:.2f}")
 
-# %% [markdown]
-# ## Take-away
+# ## What to take away
 #
-# * **Attention removes the bottleneck.** The plain encoder-decoder must squeeze the source into
+# - A fixed window of embeddings is an n-gram model whose similar contexts share their statistics
+#   through the embeddings instead of being counted apart. On 600 names there is too little data
+#   for that to matter much: with the full settings the 3-character window ties modified
+#   Kneser-Ney 3- and 4-grams, and the LSTM, whose context is the whole name so far, is ahead of
+#   both (docs/models.md measures them, and on tiny Shakespeare too).
+# - A bidirectional layer lets every position see both sides of the sequence: right for tagging
+#   (the whole input is known), wrong for a language model (it would see the word it predicts).
+# - An encoder-decoder squeezes the source into the encoder's final state; the decoder is a
+#   language model conditioned on it, decoded with the same greedy and beam search code.
+# - ELMo trains a forward and a backward language model, so each can be scored by perplexity,
+#   and then uses both directions' states as a representation of every token.
+# - **Attention removes the bottleneck.** The plain encoder-decoder must squeeze the source into
 #   one vector and fails as strings get longer; with attention each output step reads the source
 #   position it needs (the heat maps show the reversal's anti-diagonal and, for dates, the year,
 #   the month name and the day), and accuracy holds. `docs/models.md` has the full-size run
 #   (lengths up to 30, greedy and beam search).
-# * **Many-to-one needs a summary vector;** last, mean and max pooling are all reasonable, and on a
+# - **Many-to-one needs a summary vector;** last, mean and max pooling are all reasonable, and on a
 #   few hundred names a character n-gram naive Bayes is a strong baseline: a neural model has to
 #   earn its place with data.
-# * **ELMo's features are a mix, not a layer:** the task learns how much of each layer it wants
+# - **ELMo's features are a mix, not a layer:** the task learns how much of each layer it wants
 #   ($s_j$), and the scale ($\gamma$). `docs/models.md` reports which layer the name task prefers.
+#
+# ## Exercises
+#
+# The checker exercises that go with these models (`scratchlm exercise list` names them): the
+# embedding and temporal affine layers they are built from, the LSTM sequence, attention, and beam search.
+# Copy the templates with `scratchlm exercise copy my_exercises` and check each with
+# `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
+#
+# 1. *Inline question:* the window LM has $n \cdot E$ inputs to its hidden layer. How does its
+#    parameter count grow with the window size $n$, and how does an $n$-gram table's?
+# 2. Try windows of 2, 3, 5 and 8 characters. Where does the validation perplexity stop
+#    improving, and why?
+# 3. Why can a bidirectional LSTM not be trained as a language model with the next-token loss?
+#    What does ELMo do instead?
+# 4. Train the seq2seq model on longer strings (change the lengths of the task). At what length
+#    does reversal fail, and why does the single final encoder state explain it?
+# 5. Give the reversal model `attention="dot"` and `"additive"` instead of `"general"`. Which
+#    learns fastest, and what does each score function cost per decoder step?
+# 6. The seq2seq decoder reads the true previous character while training (teacher forcing) but
+#    its own prediction when decoding. What can go wrong at test time because of that?
