@@ -256,16 +256,6 @@ for method, outputs in methods.items():
     print(f"{method:<22}", "  ".join("Ma" + tokenizer.decode(ids) for ids in outputs))
 
 # %% [markdown]
-# ## What to take away
-#
-# - Temperature trades fidelity for variety: low $T$ repeats the most probable names (often
-#   training names), high $T$ invents freely and then produces nonsense.
-# - Greedy and beam search *search* for probable names; top-$k$ and top-$p$ *sample*, cutting off
-#   the improbable tail that makes plain sampling at $T = 1$ occasionally produce garbage.
-# - Beam search finds names of higher total probability than greedy decoding; whether they are
-#   better names is a different question (probable names are short and common).
-
-# %% [markdown]
 # ## Hugging Face's decoding controls, one at a time
 #
 # `scratchlm.sampling.generate` takes the options of Hugging Face's `generate()` under the same
@@ -340,6 +330,19 @@ for alpha in (0.0, 1.0, 2.0):
         rows.append((f"alpha = {alpha}, early_stopping = {early_stopping}",
                      "  ".join(f"{tokenizer.decode(ids).replace(chr(10), ' / ')} ({score:.2f})" for ids, score in best)))
 plot.sample_table(rows, ["beam search, 5 beams", "three best (score = log P / length ** alpha)"], max_chars=140)
+
+# %% [markdown]
+# ## What to take away
+#
+# - Temperature trades fidelity for variety: low $T$ repeats the most probable names (often
+#   training names), high $T$ invents freely and then produces nonsense.
+# - Greedy and beam search *search* for probable names; top-$k$ and top-$p$ *sample*, cutting off
+#   the improbable tail that makes plain sampling at $T = 1$ occasionally produce garbage.
+# - Beam search finds names of higher total probability than greedy decoding; whether they are
+#   better names is a different question (probable names are short and common).
+# - The logits processors change *which* tokens may come next (a repeated n-gram, a bad word, an
+#   early `<eos>`, a special token); the warpers then reshape what is left. A repetition penalty
+#   breaks the loop of one text, not the repetition across separate samples.
 #
 # ## Exercises
 #

@@ -376,6 +376,7 @@ for label, which in (("mix of layers 0, 1, 2", (0, 1, 2)), ("layer 0 alone", (0,
     s, gamma = mixer.mix_weights()
     print(f"{label:22s} {accuracy:.1%}   s = {np.round(s, 3)}, gamma = {gamma:.2f}")
 
+# %% [markdown]
 # ## What to take away
 #
 # - A fixed window of embeddings is an n-gram model whose similar contexts share their statistics

@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 
 from scratchlm import plot
 from scratchlm.data import load_corpus
-from scratchlm.layers.gru import gru_gates_forward
-from scratchlm.layers.lstm import lstm_gates_forward
+from scratchlm.layers.gru import gru_forward
+from scratchlm.layers.lstm import lstm_forward
 from scratchlm.metrics import evaluate
 from scratchlm.models import RNNLM
 from scratchlm.train.loop import Trainer, TrainConfig
@@ -115,35 +115,26 @@ for label, model in models.items():
 #
 # We run each trained model over a validation name and record its gates at every character:
 # the LSTM's forget gate $f_t$ (near 1: keep the cell) and the GRU's update gate $z_t$ (near 1:
-# keep the old state, ignore the new candidate). The pointwise part of each step is the
-# layer's own (`lstm_gates_forward`, `gru_gates_forward`); the products before it are the
-# affine maps of the equations above.
+# keep the old state, ignore the new candidate). The first layer runs again through the textbook
+# layers (`lstm_forward`, `gru_forward`), whose step caches keep every gate under its own name.
 
 
 # %%
-def gates_over(model, ids):
-    """The activated gates at every step of one sequence: (T, G * H) for the first layer."""
+def gates_over(model, ids, gate):
+    """One gate of the first layer at every step of one sequence: (T, H)."""
     p = {name: np.asarray(value, dtype=np.float64) for name, value in model.params.items()}
-    xs = p["embedding.weight"][[vocab.bos_id] + ids]                         # (T, E)
-    size = p["rnn.weight_hh_l0"].shape[1]
-    h, c = np.zeros((1, size)), np.zeros((1, size))
-    recorded = []
-    for x in xs:
-        ax = x[None, :] @ p["rnn.weight_ih_l0"].T + p["rnn.bias_ih_l0"]    # (1, G * H)
-        ah = h @ p["rnn.weight_hh_l0"].T + p["rnn.bias_hh_l0"]
-        if model.cell == "lstm":
-            h, c, gates, _ = lstm_gates_forward(ax + ah, c)
-        else:
-            h, gates = gru_gates_forward(ax, ah, h)
-        recorded.append(gates[0])
-    return np.array(recorded)
+    layer0 = {name: p[f"rnn.{name}_l0"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    x = p["embedding.weight"][[vocab.bos_id] + ids][None]                    # (1, T, E)
+    run = lstm_forward if model.cell == "lstm" else gru_forward
+    _, _, cache = run(x, None, layer0)
+    return np.array([getattr(step, gate)[0] for step in cache.steps])
 
 
 name = max(corpus.valid[:20], key=len)                                     # a long one
 ids = tokenizer.encode(name)
 lstm_label, gru_label = list(settings)[:2]
-forget = gates_over(models[lstm_label], ids)[:, hidden:2 * hidden]          # LSTM blocks i, f, g, o
-update = gates_over(models[gru_label], ids)[:, hidden:2 * hidden]           # GRU blocks r, z, n
+forget = gates_over(models[lstm_label], ids, "f")                           # f_t, (T, H)
+update = gates_over(models[gru_label], ids, "z")                            # z_t, (T, H)
 shown = min(hidden, 32)
 
 fig = Figure(figsize=(9, 3.6), layout="constrained")
