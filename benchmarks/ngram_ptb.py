@@ -7,7 +7,7 @@
 What it prints (markdown, also written to --out):
 
 1. **KenLM parity** of ``mkn`` (interpolated modified Kneser-Ney) for orders 2-5: validation and
-   test perplexities next to KenLM lmplz's (the reference numbers of issue 5, and live lmplz +
+   test perplexities next to KenLM lmplz's (reference numbers measured with lmplz, and live lmplz +
    query when --kenlm-bin has them), their relative differences, and the discounts.
    PTB's literal ``<unk>`` is an ordinary word of its closed 10k vocabulary, and one ``</s>`` is
    scored per line. KenLM 0.3.0 refuses a literal ``<unk>`` in its input, so the live run renames
@@ -47,7 +47,7 @@ from scratchlm.ngram.kneser_ney import adjusted_counts, modified_discounts  # no
 from scratchlm.text.vocab import Vocabulary  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ptb"
-# KenLM lmplz (-S 1G, no pruning) + query on PTB, <unk> an ordinary word: issue 5's numbers.
+# KenLM lmplz (-S 1G, no pruning) + query on PTB, <unk> an ordinary word, as measured with KenLM 0.3.0.
 KENLM_REFERENCE = {2: (199.02, 185.70), 3: (157.77, 148.28), 4: (149.90, 142.72), 5: (148.01, 141.19)}
 KENLM_REFERENCE_DISCOUNTS = {1: (0.2566, 0.8289, 1.2649), 5: (0.9597, 1.3879, 1.2417)}  # of the 5-gram model
 
