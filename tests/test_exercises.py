@@ -49,6 +49,16 @@ def test_every_problem_has_pairwise_different_sizes_and_every_id():
         assert len(np.unique(ids)) < ids.size  # ids repeat
     for sizes in values.BATCHER_SIZES:
         assert len(set(sizes.values())) == len(sizes)
+    for sizes in cases.ATTENTION_SIZES:
+        assert len(set(sizes.values())) == len(sizes)
+    assert len({tuple(s.values()) for s in cases.ATTENTION_SIZES}) == len(cases.ATTENTION_SIZES)
+
+
+def test_attention_problems_pad_every_source_but_the_first():
+    for problem in cases.problems("attention_forward", seed=4):
+        mask = problem.context["mask"]
+        assert mask[0].all() and not mask[1:].all(axis=1).any() and mask.sum(axis=1).min() >= 2
+        assert cases.problems("attention_backward", seed=4)[0].context["cache"].score == "general"
 
 
 def test_hf_filter_boundaries_worked_by_hand():
@@ -100,7 +110,7 @@ def test_copy_templates_keeps_existing_work(tmp_path):
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown exercise"):
-        exercises.check("attention_backward", lambda *a: None)
+        exercises.check("transformer_backward", lambda *a: None)
     with pytest.raises(TypeError, match="function"):
         exercises.check("rnn_step_backward", "not a function")
 
@@ -498,7 +508,8 @@ def test_command_lists_copies_and_checks(tmp_path, capsys):
     from scratchlm.cli import main
 
     assert main(["exercise", "list"]) == 0
-    assert "lstm_step_backward" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "lstm_step_backward" in listed and "attention_forward" in listed and "attention_backward" in listed
     assert main(["exercise", "copy", str(tmp_path)]) == 0
     capsys.readouterr()
     # the untouched template is "not written yet": exit status 1
@@ -1125,3 +1136,99 @@ def test_solutions_computed_in_float32_pass(name):
     fn = solution(name)
     report = exercises.check(name, lambda *args: _float32(fn(*_float32(args))), seed=2)
     assert report.passed, str(report)
+
+
+# --- attention --------------------------------------------------------------------------------------
+
+def _attention(queries, keys, mask, params, *, padding="-inf", axis=-1):
+    """The "general" attention forward as a student writes it, with the padding handled one way."""
+    scores = np.einsum("btq,qk,bsk->bts", queries, params["weight"], keys)
+    real = mask[:, None, :]
+    if padding in ("-inf", "-1e30"):
+        scores = np.where(real, scores, -np.inf if padding == "-inf" else -1e30)
+    elif padding == "zero":
+        scores = scores * real
+    weights = np.exp(scores - scores.max(axis=axis, keepdims=True))
+    weights = weights / weights.sum(axis=axis, keepdims=True)
+    if padding == "after":
+        weights = weights * real
+    return np.einsum("bts,bsk->btk", weights, keys), weights
+
+
+@pytest.mark.parametrize("flags, mistake", [
+    (dict(padding="ignored"), "mask ignored"),
+    (dict(padding="zero"), "padding scored 0"),
+    (dict(padding="after"), "padding zeroed after the softmax"),
+    (dict(padding="-1e30", axis=1), "softmax over the wrong axis"),
+])
+def test_attention_forward_mistakes(flags, mistake):
+    report = exercises.check("attention_forward", lambda q, k, m, p: _attention(q, k, m, p, **flags))
+    assert not report.passed and report.mistake == mistake, str(report)
+    assert report.hint in str(report)
+
+
+def test_attention_forward_is_right_written_another_way():
+    assert exercises.check("attention_forward", _attention).passed
+
+
+def test_attention_softmax_over_the_wrong_axis_with_inf_says_why_nan():
+    with np.errstate(invalid="ignore"):  # -inf - (-inf): the NaN the student's code makes
+        report = exercises.check("attention_forward", lambda q, k, m, p: _attention(q, k, m, p, axis=1))
+    assert not report.passed
+    assert "NaN" in str(report) and "the last axis" in str(report)
+
+
+def test_attention_forward_transposed_weight_is_a_shape_error():
+    def transposed(queries, keys, mask, params):
+        return _attention(queries, keys, mask, {"weight": params["weight"].T})
+
+    report = exercises.check("attention_forward", transposed)
+    assert not report.passed and "compare the shapes" in str(report), str(report)
+
+
+def _attention_backward(dcontext, cache, *, jacobian="full", sum_axis=2, values=True, scores=True, transpose_dw=False):
+    """The backward pass written loop-free but independently of the checker's model."""
+    q, k, alpha, w = cache.queries, cache.keys, cache.weights, cache.params["weight"]
+    dalpha = np.einsum("btk,bsk->bts", dcontext, k)
+    if jacobian == "full":
+        de = alpha * dalpha - alpha * np.sum(alpha * dalpha, axis=sum_axis, keepdims=True)
+    elif jacobian == "diagonal":
+        de = alpha * dalpha
+    else:
+        de = 0.0 * alpha
+    dq = np.einsum("bts,bsk,qk->btq", de, k, w)
+    dk = np.zeros_like(k)
+    if values:
+        dk += np.einsum("bts,btk->bsk", alpha, dcontext)
+    if scores:
+        dk += np.einsum("bts,btq,qk->bsk", de, q, w)
+    dw = np.einsum("bts,btq,bsk->qk", de, q, k)
+    return dq, dk, {"weight": dw.T if transpose_dw else dw}
+
+
+def test_attention_backward_is_right_written_another_way():
+    assert exercises.check("attention_backward", _attention_backward).passed
+
+
+@pytest.mark.parametrize("flags, mistake", [
+    (dict(jacobian="none"), "alpha treated as a constant"),
+    (dict(jacobian="diagonal"), "softmax Jacobian's sum term left out"),
+    (dict(sum_axis=1), "softmax backward summed over the wrong axis"),
+    (dict(values=False), "keys as values forgotten"),
+    (dict(scores=False), "score path to the keys forgotten"),
+])
+def test_attention_backward_mistakes(flags, mistake):
+    report = exercises.check("attention_backward", lambda dc, cache: _attention_backward(dc, cache, **flags))
+    assert not report.passed and report.mistake == mistake, str(report)
+    result = report.result("dkeys" if not (flags.get("values", True) and flags.get("scores", True)) else "dqueries")
+    assert not result.right and result.numeric == pytest.approx(result.reference, rel=1e-5)
+
+
+def test_attention_backward_transposed_dweight_is_explained():
+    report = exercises.check("attention_backward", lambda dc, cache: _attention_backward(dc, cache, transpose_dw=True))
+    assert "dweight has shape (7, 5), expected (5, 7): wrong transpose?" in str(report)
+
+
+def test_attention_backward_dparams_must_be_a_dict_with_weight():
+    report = exercises.check("attention_backward", lambda dc, cache: _attention_backward(dc, cache)[:2] + ({},))
+    assert "dparams to be a dict with the key 'weight'" in str(report)

@@ -23,9 +23,9 @@ SECONDS_PER_CELL = 90  # nbclient limits each cell; a small run takes a few seco
 
 def test_the_course_notebooks_are_there():
     numbers = [path.name[:2] for path in NOTEBOOK_PATHS]
-    assert numbers[:10] == ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]
-    assert [path.stem for path in NOTEBOOK_PATHS if path.name[:2] in ("09", "10")] == [
-        "09_tokenisation", "10_gru_vs_lstm"]
+    assert numbers[:11] == ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"]
+    assert [path.stem for path in NOTEBOOK_PATHS if path.name[:2] in ("09", "10", "11")] == [
+        "09_tokenisation", "10_gru_vs_lstm", "11_attention"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=[path.stem for path in NOTEBOOK_PATHS])

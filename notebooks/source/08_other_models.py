@@ -11,9 +11,11 @@
 # 3. **An encoder-decoder (seq2seq)** that learns to reverse strings, decoded greedily and with
 #    beam search by the same generation code as every language model.
 # 4. **ELMo's pair of language models**, one reading left to right and one right to left.
-# 5. **Attention**: why the encoder-decoder of part 3 fails on long strings, and how attention fixes it.
-# 6. **Sequence classification**: is a first name Finnish or English? An LSTM against naive Bayes.
-# 7. **ELMo downstream**: the classifier reads the BiLM's frozen layers through a learned mix.
+# 5. **Sequence classification**: is a first name Finnish or English? An LSTM against naive Bayes.
+# 6. **ELMo downstream**: the classifier reads the BiLM's frozen layers through a learned mix.
+#
+# Why the encoder-decoder of part 3 fails on long strings, and how attention fixes it, is
+# notebook 11.
 
 # %%
 %matplotlib inline
@@ -41,8 +43,7 @@ from scratchlm.train.prepare import encode_corpus, fit_tokenizer
 
 SMALL = os.environ.get("SCRATCHLM_NOTEBOOK_SMALL") == "1"
 epochs, seq2seq_steps = (2, 60) if SMALL else (15, 1500)
-attention_steps, classifier_epochs, bilm_steps = (20, 1, 10) if SMALL else (1200, 15, 400)
-generated_pairs = 2000 if SMALL else 40000
+classifier_epochs, bilm_steps = (1, 10) if SMALL else (15, 400)
 
 # %% [markdown]
 # ## 1. The fixed-window neural language model
@@ -189,88 +190,7 @@ forward_nll, backward_nll = bilm.direction_losses(*framed(valid_ids))
 print(f"validation perplexity reading forwards {np.exp(forward_nll):.3f}, backwards {np.exp(backward_nll):.3f}")
 
 # %% [markdown]
-# ## 5. Attention: the bottleneck and its fix
-#
-# In part 3 the encoder's final state is the only thing the decoder learns about the source: one
-# vector of $H$ numbers for the whole string. That is the *bottleneck*: the longer the string, the
-# less of it fits. Attention lets every decoder step $t$ look back at **all** encoder states
-# $s_1 \dots s_S$, weighted by how well each matches its own state $h_t$:
-#
-# $$e_{tj} = \mathrm{score}(h_t, s_j), \qquad \alpha_{tj} = \mathrm{softmax}_j(e_{tj}), \qquad
-#   c_t = \sum_j \alpha_{tj} s_j, \qquad \tilde h_t = \tanh(W_c [c_t; h_t] + b_c)$$
-#
-# and the decoder predicts from $\tilde h_t$. `score` is `"dot"` ($h \cdot s$), `"general"`
-# ($h \cdot W s$, used here) or `"additive"` ($v \cdot \tanh(W_q h + W_k s)$); the layer is
-# `scratchlm/layers/attention.py`. We train two small encoder-decoders ($H = 32$) for the same
-# number of steps to reverse strings of 4 to 20 letters, one with attention and one without, and
-# score them on held-out strings by length.
-
-# %%
-def train_seq2seq(model, pairs, vocab, steps):
-    optimizer = Adam(lr=3e-3)
-    batches = tasks.batches_by_source_length(pairs, 64, rng=0)
-    while len(batches) < steps:
-        batches += tasks.batches_by_source_length(pairs, 64, rng=len(batches))
-    for batch in batches[:steps]:
-        source, target, mask = tasks.encode_pairs(batch, vocab)
-        _, grads = model.loss_and_grads(source, target, mask)
-        clip_grad_norm(grads, 5.0)
-        optimizer.step(model.params, grads)
-    return model
-
-
-def greedy(model, vocab, source, max_len):
-    ids = sampling.generate(model.decoder(vocab.encode(list(source))), greedy=True, max_len=max_len)[0]
-    return "".join(vocab.decode(ids))
-
-
-letters10 = "abcdefghij"
-reverse_vocab = Vocabulary(list(letters10))
-test_lengths = [4, 8, 12, 16, 20]
-test_strings = {n: tasks.random_strings(3 if SMALL else 20, n, n, letters10, rng=n) for n in test_lengths}
-unseen = {s for strings in test_strings.values() for s in strings}
-reverse_pairs = [p for p in tasks.seq2seq_pairs("reverse", generated_pairs, 4, 20, letters10, rng=0) if p[0] not in unseen]
-curves = {}
-reversers = {}
-for attention in (None, "general"):
-    model = Seq2Seq(len(reverse_vocab), len(reverse_vocab), embed_dim=16, hidden_size=32, cell="lstm", seed=0,
-                    attention=attention)
-    reversers[attention] = train_seq2seq(model, reverse_pairs, reverse_vocab, attention_steps).eval()
-    curves["attention (general)" if attention else "no attention"] = [
-        np.mean([greedy(model, reverse_vocab, s, n + 2) == s[::-1] for s in test_strings[n]]) for n in test_lengths]
-plot.accuracy_by_length(test_lengths, curves, title="reversing held-out strings, H = 32, greedy decoding")
-
-# %% [markdown]
-# Without attention the accuracy falls with the length; with attention it stays up. Which source
-# letter did each output step read? Row $t$ of the heat map is $\alpha_t$ (it sums to 1).
-
-# %%
-example = test_strings[16][0]
-output = greedy(reversers["general"], reverse_vocab, example, 18)
-alpha = reversers["general"].attention_weights(np.array([reverse_vocab.encode(list(example))]),
-                                               np.array([reverse_vocab.encode(list(output)) + [reverse_vocab.eos_id]]))[0]
-plot.attention_heatmap(alpha, list(example), list(output) + ["<eos>"], title=f"{example} -> {output}")
-
-# %% [markdown]
-# The anti-diagonal is the reversal. Dates are a less regular task: the same date is written in
-# many ways ("Tuesday, 3 March 1998", "03.03.1998", "Mar 3 1998", ...) and must come out as
-# 1998-03-03 (`tasks.date_pairs`, generated with the standard library).
-
-# %%
-date_train, date_test = tasks.date_pairs(generated_pairs, rng=0), tasks.date_pairs(40 if SMALL else 200, rng=1)
-date_vocab = Vocabulary(sorted({c for source, target in date_train + date_test for c in source + target}))
-dater = train_seq2seq(Seq2Seq(len(date_vocab), len(date_vocab), embed_dim=16, hidden_size=32, cell="lstm", seed=0,
-                              attention="general"), date_train, date_vocab, attention_steps).eval()
-print(f"dates: {np.mean([greedy(dater, date_vocab, s, 12) == t for s, t in date_test]):.1%} of "
-      f"{len(date_test)} held-out dates exactly right (greedy)")
-source = "Saturday, 21 October 2073"
-output = greedy(dater, date_vocab, source, 12)
-alpha = dater.attention_weights(np.array([date_vocab.encode(list(source))]),
-                                np.array([date_vocab.encode(list(output)) + [date_vocab.eos_id]]))[0]
-plot.attention_heatmap(alpha, list(source), list(output) + ["<eos>"], title=f"{source} -> {output}")
-
-# %% [markdown]
-# ## 6. Sequence classification: is a first name Finnish or English?
+# ## 5. Sequence classification: is a first name Finnish or English?
 #
 # Many-to-one: a recurrent encoder reads the name and one vector summarises it for a softmax
 # classifier. Which vector? The last state is the only one that has read the whole name, but it
@@ -332,7 +252,7 @@ for row, origin in enumerate(tasks.NAME_ORIGINS):
 print("wrong:", ", ".join(f"{n} ({tasks.NAME_ORIGINS[y]})" for n, y, p in zip(test_names, test_labels, predicted) if p != y)[:300])
 
 # %% [markdown]
-# ## 7. ELMo downstream: a learned mix of the BiLM's layers
+# ## 6. ELMo downstream: a learned mix of the BiLM's layers
 #
 # A BiLM trained on unlabelled names (here: every US name that is not in the classification
 # sets, plus the training names) describes each letter in its name at every layer: layer 0 is the
@@ -387,14 +307,10 @@ for label, which in (("mix of layers 0, 1, 2", (0, 1, 2)), ("layer 0 alone", (0,
 # - A bidirectional layer lets every position see both sides of the sequence: right for tagging
 #   (the whole input is known), wrong for a language model (it would see the word it predicts).
 # - An encoder-decoder squeezes the source into the encoder's final state; the decoder is a
-#   language model conditioned on it, decoded with the same greedy and beam search code.
+#   language model conditioned on it, decoded with the same greedy and beam search code. That one
+#   vector is a bottleneck on long sources; notebook 11 removes it with attention.
 # - ELMo trains a forward and a backward language model, so each can be scored by perplexity,
 #   and then uses both directions' states as a representation of every token.
-# - **Attention removes the bottleneck.** The plain encoder-decoder must squeeze the source into
-#   one vector and fails as strings get longer; with attention each output step reads the source
-#   position it needs (the heat maps show the reversal's anti-diagonal and, for dates, the year,
-#   the month name and the day), and accuracy holds. `docs/models.md` has the full-size run
-#   (lengths up to 30, greedy and beam search).
 # - **Many-to-one needs a summary vector;** last, mean and max pooling are all reasonable, and on a
 #   few hundred names a character n-gram naive Bayes is a strong baseline: a neural model has to
 #   earn its place with data.
@@ -404,7 +320,8 @@ for label, which in (("mix of layers 0, 1, 2", (0, 1, 2)), ("layer 0 alone", (0,
 # ## Exercises
 #
 # The checker exercises that go with these models (`scratchlm exercise list` names them): the
-# embedding and temporal affine layers they are built from, the LSTM sequence, attention, and beam search.
+# embedding and temporal affine layers they are built from, the LSTM sequence and beam search
+# (the attention exercises go with notebook 11).
 # Copy the templates with `scratchlm exercise copy my_exercises` and check each with
 # `scratchlm exercise check NAME my_exercises/FILE.py`. Then:
 #
@@ -415,8 +332,7 @@ for label, which in (("mix of layers 0, 1, 2", (0, 1, 2)), ("layer 0 alone", (0,
 # 3. Why can a bidirectional LSTM not be trained as a language model with the next-token loss?
 #    What does ELMo do instead?
 # 4. Train the seq2seq model on longer strings (change the lengths of the task). At what length
-#    does reversal fail, and why does the single final encoder state explain it?
-# 5. Give the reversal model `attention="dot"` and `"additive"` instead of `"general"`. Which
-#    learns fastest, and what does each score function cost per decoder step?
-# 6. The seq2seq decoder reads the true previous character while training (teacher forcing) but
+#    does reversal fail, and why does the single final encoder state explain it? (Notebook 11
+#    measures it, with and without attention.)
+# 5. The seq2seq decoder reads the true previous character while training (teacher forcing) but
 #    its own prediction when decoding. What can go wrong at test time because of that?

@@ -60,6 +60,8 @@ EXERCISES = _exercises(
     ("lstm_backward", "lstm_sequence", "lstm_backward", "LSTM BPTT", "gradient"),
     ("gru_step_forward", "gru_step", "gru_step_forward", "GRU", "value"),
     ("gru_step_backward", "gru_step", "gru_step_backward", "GRU", "gradient"),
+    ("attention_forward", "attention", "attention_forward", "attention", "value"),
+    ("attention_backward", "attention", "attention_backward", "attention", "gradient"),
     ("clip_grad_norm", "clipping", "clip_grad_norm", "exploding gradients", "value"),
     ("stream_windows", "batching", "stream_windows", "truncated BPTT", "value"),
     ("run_windows", "batching", "run_windows", "truncated BPTT", "value"),

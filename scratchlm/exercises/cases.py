@@ -1,10 +1,11 @@
 """The problems the checker poses for the layer exercises: forward passes and backward passes.
 
 Every check poses several problems (:data:`SIZES`), so that an answer has to be right in general,
-not for one set of numbers. In each problem the sizes B, T, E, H, V are pairwise different (a
-swapped axis cannot go unnoticed), token ids cover the whole vocabulary including V - 1 and
-repeat, biases are random and non-zero, the upstream gradient dloss is not 1, and the data come
-from a seed (``scratchlm exercise grade`` can use a secret one).
+not for one set of numbers. In each problem the sizes B, T, E, H, V (for attention B, T, S, H_q,
+H_k) are pairwise different (a swapped axis cannot go unnoticed), token ids cover the whole
+vocabulary including V - 1 and repeat, sources are padded and masked, biases are random and
+non-zero, the upstream gradient dloss is not 1, and the data come from a seed (``scratchlm
+exercise grade`` can use a secret one).
 
 A :class:`Problem` holds what one check needs:
 
@@ -37,6 +38,12 @@ SIZES = (
     {"B": 2, "T": 6, "E": 3, "H": 4, "V": 11},
 )
 DLOSS = (0.7, 1.3, 0.45)
+# Attention's own sizes: S source positions, H_q query size, H_k key size (pairwise different too).
+ATTENTION_SIZES = (
+    {"B": 3, "T": 4, "S": 6, "H_q": 5, "H_k": 7},
+    {"B": 2, "T": 5, "S": 7, "H_q": 4, "H_k": 3},
+    {"B": 4, "T": 2, "S": 5, "H_q": 6, "H_k": 8},
+)
 
 
 class AnswerShapeError(ValueError):
@@ -410,6 +417,58 @@ def gru_step_backward_problem(rng, sizes, index):
                    context={"cache": cache, "dh": dh}, num_gates=3, gate_names=GRU_GATES)
 
 
+# --- attention ---------------------------------------------------------------------------------------
+
+def source_mask(rng, batch, source_length):
+    """Right-padded sources: row 0 is full, every other row has 2 .. S - 1 real positions."""
+    lengths = np.concatenate([[source_length], rng.integers(2, source_length, batch - 1)])
+    return np.arange(source_length)[None, :] < lengths[:, None]
+
+
+def attention_data(rng, sizes):
+    B, T, S, H_q, H_k = sizes["B"], sizes["T"], sizes["S"], sizes["H_q"], sizes["H_k"]
+    # The padded keys hold numbers like the real ones, so that a mask left out changes the answer.
+    return (rng.normal(0.0, 1.0, (B, T, H_q)), rng.normal(0.0, 1.0, (B, S, H_k)), source_mask(rng, B, S),
+            {"weight": rng.normal(0.0, 0.4, (H_q, H_k))}, rng.normal(0.0, 1.0, (B, T, H_k)))
+
+
+def attention_forward_problem(rng, sizes, index):
+    queries, keys, mask, params, dcontext = attention_data(rng, sizes)
+
+    def interpret(returned):
+        context, weights = expect_tuple(returned, 2, "(context, weights)")
+        return {"context": context, "weights": weights}
+
+    return Problem("attention_forward", sizes,
+                   lambda: (queries.copy(), keys.copy(), mask.copy(), copy.deepcopy(params)), interpret,
+                   lambda: _pick(["context", "weights"])(
+                       library.attention(queries, keys, mask, params["weight"], dcontext)),
+                   context={"queries": queries, "keys": keys, "mask": mask, "params": params})
+
+
+def attention_backward_problem(rng, sizes, index):
+    queries, keys, mask, params, dcontext = attention_data(rng, sizes)
+
+    def objective(values):
+        context = forward.attention_forward(values["dqueries"], values["dkeys"], mask,
+                                            {"weight": values["dweight"]}, "general")[0]
+        return float((context * dcontext).sum())
+
+    def interpret(returned):
+        dqueries, dkeys, dparams = expect_tuple(returned, 3, "(dqueries, dkeys, dparams)")
+        if not isinstance(dparams, dict) or "weight" not in dparams:
+            raise AnswerShapeError(f"expected dparams to be a dict with the key 'weight' (W's gradient), "
+                                   f"got {dparams if isinstance(dparams, dict) else type(dparams).__name__}")
+        return {"dqueries": dqueries, "dkeys": dkeys, "dweight": dparams["weight"]}
+
+    _, _, cache = forward.attention_forward(queries, keys, mask, params, "general")
+    return Problem("attention_backward", sizes, lambda: (dcontext.copy(), copy.deepcopy(cache)), interpret,
+                   lambda: _pick(["dqueries", "dkeys", "dweight"])(
+                       library.attention(queries, keys, mask, params["weight"], dcontext)),
+                   inputs={"dqueries": queries, "dkeys": keys, "dweight": params["weight"]}, objective=objective,
+                   context={"cache": cache, "dcontext": dcontext, "mask": mask})
+
+
 BUILDERS = {
     "embedding_forward": embedding_forward_problem,
     "embedding_backward": embedding_backward_problem,
@@ -427,10 +486,14 @@ BUILDERS = {
     "lstm_backward": lstm_backward_problem,
     "gru_step_forward": gru_step_forward_problem,
     "gru_step_backward": gru_step_backward_problem,
+    "attention_forward": attention_forward_problem,
+    "attention_backward": attention_backward_problem,
 }
 
 
 def problems(exercise: str, seed: int = 0) -> list[Problem]:
-    """The problems of a layer exercise for ``seed``: one per entry of :data:`SIZES`."""
+    """The problems of a layer exercise for ``seed``: one per entry of :data:`SIZES`
+    (:data:`ATTENTION_SIZES` for attention)."""
+    sizes_of = ATTENTION_SIZES if exercise.startswith("attention") else SIZES
     return [BUILDERS[exercise](np.random.default_rng([seed, index]), sizes, index)
-            for index, sizes in enumerate(SIZES)]
+            for index, sizes in enumerate(sizes_of)]

@@ -384,6 +384,10 @@ def overflow_note(problem: Problem) -> str:
     if problem.exercise == "softmax_cross_entropy_forward":
         return (": the logits are large (up to +-900), so exp(z) overflows; subtract each row's maximum "
                 "before exponentiating (it cancels in the softmax)")
+    if problem.exercise == "attention_forward":
+        return (": a softmax over an axis whose entries are all -inf gives 0/0 = NaN, and the padded columns are "
+                "-inf at every t; run the softmax over the source positions S, the last axis, where every row "
+                "has a real position (and subtract the row's maximum first)")
     return ""
 
 

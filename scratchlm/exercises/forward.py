@@ -24,6 +24,11 @@ The checker runs them in float64, the precision in which gradients are checked.
     lstm_step_forward(x, (h_prev, c_prev), params) -> (h, c), LSTMStepCache(x, h_prev, c_prev, i, f, g, o, tanh_c, params)
     lstm_forward(x, (h0, c0), params)              -> hs, (h_T, c_T), LSTMCache(steps)
     gru_step_forward(x, h_prev, params)            -> h, GRUStepCache(x, h_prev, r, z, n, ah_n, params)
+    attention_forward(queries, keys, mask, params, "general")
+                                                   -> context, weights, AttentionCache(queries, keys, weights, u, params, score)
+
+Attention has sizes of its own: S source positions, H_q query size, H_k key size; queries
+(B, T, H_q), keys (B, S, H_k), mask (B, S), the "general" score's weight (H_q, H_k).
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from scratchlm.layers.activations import sigmoid
+from scratchlm.layers.attention import AttentionCache, attention_forward
 from scratchlm.layers.embedding import EmbeddingCache, embedding_forward
 from scratchlm.layers.gru import GRUStepCache, gru_step_forward
 from scratchlm.layers.lstm import LSTMCache, LSTMStepCache, lstm_forward, lstm_step_forward
@@ -40,6 +46,7 @@ from scratchlm.layers.softmax_cross_entropy import SoftmaxCrossEntropyCache, sof
 
 __all__ = [
     "AffineCache",
+    "AttentionCache",
     "EmbeddingCache",
     "GRUStepCache",
     "LSTMCache",
@@ -48,6 +55,7 @@ __all__ = [
     "RNNStepCache",
     "SoftmaxCrossEntropyCache",
     "affine_forward",
+    "attention_forward",
     "embedding_forward",
     "gru_step_forward",
     "lstm_forward",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratchlm import backend
+from scratchlm.layers import attention as attention_layer
 from scratchlm.layers import embedding as embedding_layer
 from scratchlm.layers import gru as gru_layer
 from scratchlm.layers import linear as linear_layer
@@ -82,3 +83,12 @@ def gru_step(x, h_prev, params, dh):
     h, cache = gru_layer.gru_step_forward(_in(x), _in(h_prev), _params_in(params))
     dx, dh_prev, dparams = gru_layer.gru_step_backward(_in(dh), cache)
     return {"h": _out(h), "dx": _out(dx), "dh_prev": _out(dh_prev), **_grads_out(dparams)}
+
+
+def attention(queries, keys, mask, weight, dcontext):
+    """Luong's "general" attention: context, weights and the gradients of sum(dcontext * context)."""
+    context, weights, cache = attention_layer.attention_forward(_in(queries), _in(keys), _in(mask),
+                                                                {"weight": _in(weight)}, "general")
+    dqueries, dkeys, dparams = attention_layer.attention_backward(_in(dcontext), cache)
+    return {"context": _out(context), "weights": _out(weights), "dqueries": _out(dqueries), "dkeys": _out(dkeys),
+            "dweight": _out(dparams["weight"])}

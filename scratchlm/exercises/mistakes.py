@@ -463,6 +463,112 @@ GRU_STEP = [
 ] + _permutation_mistakes("rzn", _gru, "PyTorch's order r, z, n")
 
 
+# --- attention ----------------------------------------------------------------------------------------
+
+def attention_backward_model(cache, dcontext, *, jacobian="full", sum_axis=-1, values_path=True,
+                             scores_path=True) -> dict:
+    """The "general" attention backward, with one of the usual mistakes switched on.
+
+    jacobian: "full" (right), "diagonal" (de = alpha dalpha: the softmax's sum term left out) or
+    "none" (alpha treated as a constant: no gradient through the scores at all).
+    """
+    queries, keys, weights, weight = cache.queries, cache.keys, cache.weights, cache.params["weight"]
+    dweights = dcontext @ keys.transpose(0, 2, 1)
+    if jacobian == "full":
+        dscores = weights * (dweights - (weights * dweights).sum(axis=sum_axis, keepdims=True))
+    elif jacobian == "diagonal":
+        dscores = weights * dweights
+    else:
+        dscores = np.zeros_like(weights)
+    dprojected = dscores.transpose(0, 2, 1) @ queries
+    dkeys = np.zeros_like(keys)
+    if values_path:
+        dkeys = dkeys + weights.transpose(0, 2, 1) @ dcontext
+    if scores_path:
+        dkeys = dkeys + dprojected @ weight
+    return {"dqueries": dscores @ (keys @ weight.T), "dkeys": dkeys,
+            "dweight": dprojected.reshape(-1, dprojected.shape[-1]).T @ keys.reshape(-1, keys.shape[-1])}
+
+
+def _attention_backward(problem, **mistake):
+    return attention_backward_model(problem.context["cache"], problem.context["dcontext"], **mistake)
+
+
+ATTENTION_BACKWARD = [
+    Mistake("alpha treated as a constant",
+            "alpha depends on the scores, which depend on q, k and W: only dkeys' value term alpha^T dc is there. "
+            "Go on through the softmax: dalpha = dc k^T, de = alpha * (dalpha - sum_j alpha dalpha), then "
+            "dq = de (k W^T), dk += (de^T q) W and dW = sum (de^T q)^T k.",
+            model=lambda p: _attention_backward(p, jacobian="none")),
+    Mistake("softmax Jacobian's sum term left out",
+            "de = alpha * dalpha is only the diagonal of the softmax's Jacobian: every alpha_tj' depends on "
+            "every e_tj (they share the denominator), so de = alpha * (dalpha - sum_j' alpha_tj' dalpha_tj').",
+            model=lambda p: _attention_backward(p, jacobian="diagonal")),
+    Mistake("softmax backward summed over the wrong axis",
+            "the softmax runs over the source positions S (the last axis of alpha), so the sum in "
+            "de = alpha * (dalpha - sum_j alpha dalpha) is over j, axis=-1 with keepdims=True, not over t.",
+            model=lambda p: _attention_backward(p, sum_axis=1)),
+    Mistake("keys as values forgotten",
+            "the keys are also the values averaged into c_t = sum_j alpha_tj k_j, so dkeys has a second term: "
+            "dk_j += sum_t alpha_tj dc_t (alpha^T @ dcontext).",
+            model=lambda p: _attention_backward(p, values_path=False)),
+    Mistake("score path to the keys forgotten",
+            "the keys also enter the scores e_tj = q_t W k_j^T, so dkeys has a second term: "
+            "dk_j += W^T sum_t de_tj q_t ((de^T @ q) @ W).",
+            model=lambda p: _attention_backward(p, scores_path=False)),
+]
+
+
+def attention_forward_model(problem, *, padding="-inf") -> dict:
+    """The "general" attention forward with the mask handled as ``padding`` says.
+
+    "-inf" (right), "ignored" (no mask), "zero" (padded scores set to 0) or "after" (the softmax
+    over every position, then the padded weights set to 0 and not renormalised).
+    """
+    queries, keys, mask, params = (problem.context[name] for name in ("queries", "keys", "mask", "params"))
+    scores = queries @ (keys @ params["weight"].T).transpose(0, 2, 1)
+    real = mask[:, None, :]
+    if padding == "-inf":
+        scores = np.where(real, scores, -np.inf)
+    elif padding == "zero":
+        scores = np.where(real, scores, 0.0)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    if padding == "after":
+        weights = np.where(real, weights, 0.0)
+    return {"context": weights @ keys, "weights": weights}
+
+
+def _softmax_over_decoder_steps(problem, answer, reference, results) -> bool:
+    """The weights sum to 1 over the decoder steps t (axis 1) at the real positions, not over j."""
+    weights = np.asarray(answer["weights"], dtype=np.float64)
+    real = np.broadcast_to(problem.context["mask"][:, None, :], weights.shape)
+    if results["weights"].right or weights.shape[1] == 1:
+        return False
+    over_t = weights.sum(axis=1)[problem.context["mask"]]
+    return bool(np.allclose(over_t, 1.0, atol=1e-3)) and not np.allclose(np.where(real, weights, 0).sum(axis=2), 1.0)
+
+
+ATTENTION_FORWARD = [
+    Mistake("softmax over the wrong axis",
+            "your weights sum to 1 over the decoder steps t; each step's weights must sum to 1 over the source "
+            "positions j: the softmax runs over the last axis, S (max and sum with axis=-1, keepdims=True).",
+            pattern=_softmax_over_decoder_steps),
+    Mistake("mask ignored",
+            "the padded source positions got weight: set their scores to -inf before the softmax "
+            "(np.where(mask[:, None, :], scores, -np.inf)), so that exp gives 0 there.",
+            model=lambda p: attention_forward_model(p, padding="ignored")),
+    Mistake("padding scored 0",
+            "a padded position's score set to 0 still gets weight exp(0) / sum: set it to -inf instead, "
+            "so that its weight is exactly 0.",
+            model=lambda p: attention_forward_model(p, padding="zero")),
+    Mistake("padding zeroed after the softmax",
+            "the padded weights were set to 0 after the softmax, so the real ones no longer sum to 1: mask the "
+            "SCORES with -inf before the softmax (or renormalise over the real positions).",
+            model=lambda p: attention_forward_model(p, padding="after")),
+]
+
+
 MISTAKES: dict[str, list[Mistake]] = {
     "embedding_backward": EMBEDDING,
     "softmax_cross_entropy_backward": SOFTMAX_CROSS_ENTROPY,
@@ -471,6 +577,8 @@ MISTAKES: dict[str, list[Mistake]] = {
     "lstm_step_backward": LSTM_STEP,
     "lstm_backward": LSTM_BPTT,
     "gru_step_backward": GRU_STEP,
+    "attention_forward": ATTENTION_FORWARD,
+    "attention_backward": ATTENTION_BACKWARD,
 }
 
 
