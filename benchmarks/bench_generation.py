@@ -2,6 +2,7 @@
 
     python benchmarks/bench_generation.py            # the three tasks below, 5 rounds
     python benchmarks/bench_generation.py --quick    # tiny sizes, 1 round (a smoke run)
+    python benchmarks/bench_generation.py --backend numba   # scratchlm on another backend
 
 What is measured
 ----------------
@@ -193,8 +194,20 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument("--backend", choices=backend.available(), default=None,
+                        help="scratchlm's backend (default: the active one, SCRATCHLM_BACKEND or numpy)")
     args = parser.parse_args(argv)
+    previous = backend.name()
+    if args.backend is not None:
+        backend.use(args.backend)
+    try:
+        return measure(args)
+    finally:
+        backend.use(previous)
 
+
+def measure(args) -> int:
+    """Run every task on both sides, print the table and write the JSON; the backend is already chosen."""
     import numba
     import torch
     from threadpoolctl import threadpool_limits

@@ -44,3 +44,14 @@ def test_quick_run_prints_and_writes_ratios(tmp_path, capsys):
     assert set(results) == {"names", "stream", "beam"}
     assert all(row["scratchlm_s"] > 0 and row["pytorch_s"] > 0 and row["ratio"] > 0 for row in results.values())
     assert "ratio" in capsys.readouterr().out
+
+
+def test_backend_option_runs_scratchlm_on_that_backend_and_restores_the_active_one(capsys):
+    bench = load_benchmark()
+    pytest.importorskip("numba")
+    from scratchlm import backend
+
+    before = backend.name()
+    assert bench.main(["--quick", "--backend", "numba"]) == 0
+    assert capsys.readouterr().out.startswith("backend numba,")
+    assert backend.name() == before

@@ -13,7 +13,9 @@ how the work is laid out:
   array per step costs the allocator more than the arithmetic around it);
 * the pointwise gate math and the step product are *pieces*, looked up once per call with
   :func:`scratchlm.kernels.pieces`, so the numba and cupy backends run their own kernels inside
-  this same loop.
+  this same loop; a sequence of a single step (generation feeds one token at a time) multiplies
+  by W_hh as it is, because preparing it for the step product costs more than one product
+  (:func:`_step_product`).
 
 The sums over time that the textbook writes as ``grads[name] += step_grads[name]`` are here the
 products over the reshaped (T*B) rows. Inputs are not checked here: a model checks its inputs
@@ -26,6 +28,25 @@ from scratchlm import backend, kernels
 
 def _zeros_if_none(array, shape, dtype):
     return backend.xp().zeros(shape, dtype=dtype) if array is None else array
+
+
+def _step_product(piece, weight, steps):
+    """The product x @ ``weight`` that each of ``steps`` steps runs, and the operand to hand it.
+
+    Over a sequence the backend's step product runs, with the weight prepared once for it
+    (kernels/step_matmul.py: a contiguous copy, or the numba backend's packed panels). Preparing
+    reads and writes the whole matrix, which pays off over many steps but costs several times the
+    one product of a single step, and a single step is what generation runs for every token.
+    (The weight is the same from token to token, but an optimizer may have updated it in place
+    since the last call, so nothing prepared can be kept.) So one step multiplies by ``weight``
+    as it is: BLAS reads a transposed view such as W_hh.T through its transpose flag. Measured
+    with one thread (AMD EPYC, avx2): (8, 256) @ W_hh.T with W_hh (1024, 256) float32 takes
+    100 us by the view or by a contiguous copy, and making the copy takes 400 us.
+    """
+    if steps == 1:
+        return backend.xp().matmul, weight
+    return piece["step_matmul"], piece["step_matmul_prepare"](weight)
+
 
 def rnn_forward(x, h0, params):
     """Run an Elman RNN over a whole sequence: the engine's ``rnn_forward`` (contract: ``scratchlm.layers.rnn``).
@@ -55,10 +76,8 @@ def rnn_forward(x, h0, params):
     ax += params["bias_ih"] + params["bias_hh"]
     hs_tm = xp.empty((time + 1, batch, hidden), dtype=x.dtype)  # hs_tm[t + 1] = h_t, hs_tm[0] = h0
     hs_tm[0] = h0
-    # W_hh^T, prepared once per sequence for the product that runs at every step
-    # (scratchlm/kernels/step_matmul.py).
-    weight_hh_t = piece["step_matmul_prepare"](params["weight_hh"].T)
-    recurrent_product = piece["step_matmul"]
+    # W_hh^T, prepared once per sequence for the product that runs at every step.
+    recurrent_product, weight_hh_t = _step_product(piece, params["weight_hh"].T, time)
     a = xp.empty((batch, hidden), dtype=x.dtype)  # reused by every step
     for t in range(time):
         recurrent_product(hs_tm[t], weight_hh_t, out=a)
@@ -90,8 +109,7 @@ def rnn_backward(dhs, dh_T, cache):
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     da_tm = xp.empty((time, batch, hidden), dtype=x_tm.dtype)
     dh_next = xp.zeros((batch, hidden), dtype=x_tm.dtype) if dh_T is None else dh_T
-    weight_hh = piece["step_matmul_prepare"](params["weight_hh"])
-    recurrent_product = piece["step_matmul"]
+    recurrent_product, weight_hh = _step_product(piece, params["weight_hh"], time)
     dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)  # reused by every step
     for t in reversed(range(time)):
         dh = dhs_tm[t] + dh_next
@@ -147,10 +165,8 @@ def lstm_forward(x, state0, params):
     xp.matmul(x_tm.reshape(time * batch, input_size), params["weight_ih"].T,
               out=gates_tm.reshape(time * batch, 4 * hidden))
     bias = params["bias_ih"] + params["bias_hh"]
-    # W_hh^T, prepared once per sequence for the product that runs at every step
-    # (scratchlm/kernels/step_matmul.py).
-    weight_hh_t = piece["step_matmul_prepare"](params["weight_hh"].T)
-    recurrent_product = piece["step_matmul"]
+    # W_hh^T, prepared once per sequence for the product that runs at every step.
+    recurrent_product, weight_hh_t = _step_product(piece, params["weight_hh"].T, time)
     # One buffer for every step's a_t: a fresh (B, 4H) array per step costs the allocator (and,
     # for large blocks, the kernel's page faults) more than the arithmetic around it.
     a = xp.empty((batch, 4 * hidden), dtype=x.dtype)
@@ -189,8 +205,7 @@ def lstm_backward(dhs, dstate_T, cache):
     dc_next = _zeros_if_none(dc_next, (batch, hidden), x_tm.dtype)
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, B, H) view
     da_tm = xp.empty((time, batch, 4 * hidden), dtype=x_tm.dtype)
-    weight_hh = piece["step_matmul_prepare"](params["weight_hh"])
-    recurrent_product = piece["step_matmul"]
+    recurrent_product, weight_hh = _step_product(piece, params["weight_hh"], time)
     # Buffers reused by every step, as a is in the forward pass. dc_{t-1} is written into the
     # one of the pair that does not hold dc_t (a kernel's outputs must not overlap its inputs).
     dh = xp.empty((batch, hidden), dtype=x_tm.dtype)
@@ -245,10 +260,8 @@ def gru_forward(x, h0, params):
     gates_tm = xp.empty((time, batch, 3 * hidden), dtype=x.dtype)
     ah_n_tm = xp.empty((time, batch, hidden), dtype=x.dtype)
     hs_tm[0] = h0
-    # W_hh^T, prepared once per sequence for the product that runs at every step
-    # (scratchlm/kernels/step_matmul.py).
-    weight_hh_t = piece["step_matmul_prepare"](params["weight_hh"].T)
-    recurrent_product = piece["step_matmul"]
+    # W_hh^T, prepared once per sequence for the product that runs at every step.
+    recurrent_product, weight_hh_t = _step_product(piece, params["weight_hh"].T, time)
     bias_hh = params["bias_hh"]
     ah = xp.empty((batch, 3 * hidden), dtype=x.dtype)  # reused by every step
     for t in range(time):
@@ -283,8 +296,7 @@ def gru_backward(dhs, dh_T, cache):
     dax_tm = xp.empty((time, batch, 3 * hidden), dtype=x_tm.dtype)
     dah_tm = xp.empty((time, batch, 3 * hidden), dtype=x_tm.dtype)
     dh_next = xp.zeros((batch, hidden), dtype=x_tm.dtype) if dh_T is None else dh_T
-    weight_hh = piece["step_matmul_prepare"](params["weight_hh"])
-    recurrent_product = piece["step_matmul"]
+    recurrent_product, weight_hh = _step_product(piece, params["weight_hh"], time)
     dh_prev = xp.empty((batch, hidden), dtype=x_tm.dtype)  # reused by every step
     for t in reversed(range(time)):
         dh = dhs_tm[t] + dh_next

@@ -11,7 +11,9 @@ Pieces "step_matmul_prepare" and "step_matmul" (see scratchlm/kernels/__init__.p
 copy of W (BLAS multiplies by it up to 2x faster than by a transposed view such as W_hh.T) and
 multiplies with ``matmul``. The numba backend packs W into the panel layout of its own inner
 kernel instead (scratchlm/kernels/packed_matmul.py). What ``step_matmul_prepare`` returns is
-only ever handed back to the same backend's ``step_matmul``.
+only ever handed back to the same backend's ``step_matmul``. A sequence of a single step, as in
+generation, uses neither: preparing would cost more than its one product
+(``_step_product`` in scratchlm/kernels/recurrent.py).
 """
 from __future__ import annotations
 

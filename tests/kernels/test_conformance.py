@@ -128,6 +128,22 @@ def flat(values):
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
 def test_recurrent_sequence_ops(backend_name, cell, seed, dtype, use_backend):
     rng, batch, time, input_size, hidden = random_sizes(seed)
+    check_recurrent_ops(backend_name, cell, rng, (batch, time, input_size, hidden), dtype, use_backend, f"seed {seed}")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_recurrent_single_step_ops(backend_name, cell, dtype, use_backend):
+    # A sequence of one step (every token of generation) multiplies by W_hh as it is, without
+    # the prepared copy a longer sequence gets, so it is a path of its own.
+    rng = np.random.default_rng(5)
+    check_recurrent_ops(backend_name, cell, rng, (4, 1, 6, 5), dtype, use_backend, "T = 1")
+
+
+def check_recurrent_ops(backend_name, cell, rng, sizes, dtype, use_backend, what):
+    """The forward and backward op of ``cell`` on random inputs of ``sizes`` = (B, T, E, H) against the textbook."""
+    batch, time, input_size, hidden = sizes
     inputs = {
         "x": rng.normal(size=(batch, time, input_size)).astype(dtype),
         "state0": random_state(rng, cell, batch, hidden, dtype),
@@ -144,7 +160,7 @@ def test_recurrent_sequence_ops(backend_name, cell, seed, dtype, use_backend):
         dx_zero, dstate0_zero, _ = op(f"{cell}_backward")(a["dhs"], None, cache_zero)
         return flat([hs, state_T, dx, dstate0, dparams, hs_zero, dx_zero, dstate0_zero])
 
-    assert_conforms(backend_name, use_backend, calls, inputs, dtype, f"{backend_name} {cell} seed {seed}")
+    assert_conforms(backend_name, use_backend, calls, inputs, dtype, f"{backend_name} {cell} {what}")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

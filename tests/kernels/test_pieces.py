@@ -20,6 +20,7 @@ GPU too. The CuPy cases skip without CuPy or a GPU.
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import numpy as np
 import pytest
@@ -226,6 +227,32 @@ def step_matmul_pair(implementation):
     if not set(STEP_MATMUL_OPS) <= set(kernels):
         pytest.skip(f"{implementation} has no step_matmul kernels")
     return kernels["step_matmul_prepare"], kernels["step_matmul"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("implementation", [pytest.param("numpy")] + BACKEND_PARAMS)
+def test_lstm_gates_forward_at_saturating_pre_activations(implementation, dtype):
+    # The NumPy piece computes sigma(x) as 1 / (1 + e^{-x}), and e^{-x} overflows below x = -88
+    # (float32) or -709 (float64): the gates must still reach their limits (sigma 0 and 1,
+    # tanh -1 and 1), without a warning. Expected: the textbook's formulas, in float64.
+    from scratchlm.layers.activations import sigmoid
+
+    hidden = 8
+    values = np.array([-np.inf, -1e30, -1000.0, -100.0, -90.0, -30.0, -1.5, 0.0, 1e-3, 2.0, 40.0, 100.0, 1e30, np.inf])
+    a = np.resize(values, (3, 4 * hidden)).astype(dtype)
+    c_prev = np.resize(values[1:-1] / 10.0, (3, hidden)).astype(dtype)
+    exact_a, exact_c_prev = a.astype(np.float64), c_prev.astype(np.float64)
+    gates = sigmoid(exact_a)
+    gates[:, 2 * hidden : 3 * hidden] = np.tanh(exact_a[:, 2 * hidden : 3 * hidden])
+    i, f, g, o = (gates[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    c = f * exact_c_prev + i * g
+    want = (o * np.tanh(c), c, gates, np.tanh(c))
+    function = reference_pieces.lstm_gates_forward if implementation == "numpy" else kernels_of(implementation)["lstm_gates_forward"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = function(to_device(a, implementation), to_device(c_prev, implementation))
+    for index, (g_, w) in enumerate(zip(got, want)):
+        assert_close(g_, w.astype(dtype), dtype, f"{implementation} lstm_gates_forward output {index}")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

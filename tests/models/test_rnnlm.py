@@ -8,9 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from scratchlm import backend
 from scratchlm.gradcheck.cases import check_rnnlm
 from scratchlm.lm import LanguageModel
 from scratchlm.models import RNNLM
+from scratchlm.train.optimizers import SGD
 
 V, E, H, B, T = 11, 5, 6, 3, 7
 CELLS = ["rnn", "lstm", "gru"]
@@ -210,6 +212,36 @@ def test_language_model_interface_agrees_with_forward(cell):
     expected = reference_log_softmax(logits[:, -1])
     np.testing.assert_allclose(model.log_probs(state), expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.exp(model.log_probs(state)).sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "numba"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_advance_sees_parameters_updated_in_place(cell, backend_name):
+    # Optimizers update the parameter arrays in place, between (or during) decoding runs: a step
+    # must read the weights as they are now, never a copy made at an earlier step.
+    if backend_name not in backend.available():
+        pytest.skip(f"{backend_name} is not installed")
+    previous = backend.name()
+    backend.use(backend_name)
+    try:
+        model = make(cell, bos_id=2)
+        tokens = np.array([[4, 7, 1], [0, 5, 3]])
+        state = model.advance(model.advance(model.start(2), tokens[:, 0]), tokens[:, 1])
+        inputs, targets = batch(4)
+        _, grads, _ = model.loss_and_grads(inputs, targets)
+        SGD(lr=0.5).step(model.params, grads)
+        state = model.advance(state, tokens[:, 2])
+
+        # Independent models: the first two tokens read with the old weights, the third with the new.
+        _, state_before = make(cell, bos_id=2).forward(np.concatenate([np.full((2, 1), 2), tokens[:, :2]], axis=1))
+        updated = make(cell, bos_id=2)
+        updated.load_state_dict({name: value.copy() for name, value in model.state_dict().items()})
+        logits, _ = updated.forward(tokens[:, 2:], state=state_before)
+        stale_logits, _ = make(cell, bos_id=2).forward(tokens[:, 2:], state=state_before)
+        np.testing.assert_allclose(model.log_probs(state), reference_log_softmax(logits[:, -1]), rtol=1e-10, atol=1e-12)
+        assert not np.allclose(model.log_probs(state), reference_log_softmax(stale_logits[:, -1]), rtol=1e-3)
+    finally:
+        backend.use(previous)
 
 
 def test_start_without_bos_is_uniform():
