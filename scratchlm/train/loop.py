@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Callable, Sequence, Union
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from scratchlm import backend
 from scratchlm.data.batching import ItemBatches, batchify

@@ -9,10 +9,10 @@ plain line instead, at most once every ``FILE_INTERVAL`` seconds and once at the
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 from tqdm import tqdm as plain_tqdm
-from tqdm.auto import tqdm as auto_tqdm
 
 # seconds between two lines of a bar written to a file
 FILE_INTERVAL = 30.0
@@ -43,15 +43,24 @@ def _in_notebook() -> bool:
 
 
 def _interactive(stream) -> bool:
-    if _in_notebook():  # tqdm.auto draws a widget
+    if _in_notebook():  # the notebook redraws a text bar in place, or draws a widget
         return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
+def _bar_class():
+    # tqdm's widget bar needs ipywidgets; without it tqdm.auto warns at import and falls back
+    # to the text bar anyway, so ask for the widget only where it can be drawn
+    if _in_notebook() and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as widget_tqdm
+        return widget_tqdm
+    return plain_tqdm
+
+
 def progress_bar(iterable=None, *, total=None, desc: str = "", unit: str = "it", disable: bool = False, **options):
-    """A tqdm bar on stderr: redrawn in place on a terminal, one line per update otherwise."""
+    """A tqdm bar on stderr: redrawn in place on a terminal or in a notebook, one line per update otherwise."""
     if _interactive(sys.stderr):
-        return auto_tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True, **options)
+        return _bar_class()(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True, **options)
     return LineProgress(iterable, total=total, desc=desc, unit=unit, disable=disable, mininterval=FILE_INTERVAL, ascii=True,
                         file=sys.stderr, **options)
