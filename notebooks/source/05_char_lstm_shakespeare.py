@@ -11,7 +11,7 @@
 #    Karpathy, Johnson & Fei-Fei (2015, "Visualizing and Understanding Recurrent Networks") did.
 #
 # The shipped settings (one 256-unit LSTM layer, two epochs) take from under 2 minutes on an idle
-# 2-core CPU to over 10 minutes on a busy one (measured: 82 s idle, 6 to 12 minutes shared with
+# 2-core CPU to over 10 minutes on a busy one (measured: 100 s idle, 6 to 12 minutes shared with
 # other jobs). With `SCRATCHLM_NOTEBOOK_SMALL=1` the same steps run on a slice of the text in
 # seconds.
 
