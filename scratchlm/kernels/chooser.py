@@ -28,8 +28,9 @@ How a choice is made, in this order:
 2. **Remembered**, from this process or from the cache file of an earlier one. The file is
    ``$SCRATCHLM_CACHE_DIR/kernel-choices.json`` (default ``~/.cache/scratchlm``; under
    ``$XDG_CACHE_HOME/scratchlm`` when that is set). It holds :func:`machine_key` (CPU model,
-   vector flags, Numba's target CPU, NumPy and Numba versions); a file written under another key
-   is ignored and replaced, and so is one that cannot be read.
+   vector flags, Numba's target CPU, NumPy and Numba versions, and a digest of the engine's
+   source, so that an edited or upgraded kernel is measured again); a file written under another
+   key is ignored and replaced, and so is one that cannot be read.
 3. **Default**, when ``SCRATCHLM_KERNELS_MEASURE=0``: the first candidate, nothing timed or written.
 4. **Measured** (:func:`measure`): each candidate runs once untimed (Numba compiles or loads it,
    caches warm up), then :data:`ROUNDS` interleaved rounds, each candidate in rotating order,
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import math
 import os
@@ -296,14 +298,24 @@ def cpu_info() -> dict:
     return {"model": model, "machine": machine, "flags": {flag: flag in flags for flag in VECTOR_FLAGS[family]}}
 
 
+def kernel_sources_digest(directory: Path = Path(__file__).parent) -> str:
+    """SHA-256 over the engine's Python sources (file names and contents, in name order)."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 @functools.lru_cache(maxsize=None)
 def machine_key() -> dict:
-    """What a cached choice is valid for: the CPU, the CPU Numba compiles for, library versions."""
+    """What a cached choice is valid for: the CPU, the CPU Numba compiles for, library versions,
+    and the engine's own source (a changed candidate may be faster or slower than it was)."""
     import numpy
 
     key = {"cpu": cpu_info()["model"], "machine": cpu_info()["machine"],
            "flags": sorted(flag for flag, present in cpu_info()["flags"].items() if present),
-           "numpy": numpy.__version__, "numba": None, "numba_cpu": None}
+           "numpy": numpy.__version__, "numba": None, "numba_cpu": None,
+           "kernel_sources": kernel_sources_digest()}
     try:
         import numba
         from numba.core.registry import cpu_target

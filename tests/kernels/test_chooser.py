@@ -109,6 +109,20 @@ def test_the_cache_is_invalid_on_another_machine_key(monkeypatch):
     assert json.loads(chooser.cache_path().read_text())["machine"] == other
 
 
+def test_the_key_follows_the_engine_source(tmp_path):
+    (tmp_path / "ops.py").write_text("def op(x):\n    return x\n")
+    (tmp_path / "notes.txt").write_text("not source")
+    before = chooser.kernel_sources_digest(tmp_path)
+    (tmp_path / "notes.txt").write_text("edited, still not source")
+    assert chooser.kernel_sources_digest(tmp_path) == before
+    (tmp_path / "ops.py").write_text("def op(x):\n    return x + 0\n")
+    edited = chooser.kernel_sources_digest(tmp_path)
+    assert edited != before
+    (tmp_path / "ops.py").rename(tmp_path / "renamed.py")
+    assert chooser.kernel_sources_digest(tmp_path) not in (before, edited)
+    assert chooser.machine_key()["kernel_sources"] == chooser.kernel_sources_digest()
+
+
 def test_a_changed_candidate_set_is_measured_again(monkeypatch):
     chooser.choose("sum", {"slow": slow, "fast": fast}, make_args, key="k")
     chooser.forget()
