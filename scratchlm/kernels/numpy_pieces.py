@@ -32,7 +32,6 @@ def rnn_gates_backward(dh, h):
     return dh * (1.0 - h * h)
 
 
-
 def lstm_gates_forward(a, c_prev, out=None):
     """Piece "lstm_gates_forward": the pointwise part of one LSTM step.
 
@@ -152,6 +151,7 @@ def gru_gates_backward(dh, h_prev, gates, ah_n):
     dah[:, 2 * hidden :] = dan * r
     return dax, dah, dh * z
 
+
 def embedding_scatter_add(ids, dout, num_embeddings):
     """Piece "embedding_scatter_add": dW (V, E) with dW[v] = sum of dout[n] where ids[n] == v.
 
@@ -167,8 +167,6 @@ def embedding_scatter_add(ids, dout, num_embeddings):
     dweight = xp.zeros((num_embeddings, dout.shape[1]), dtype=dout.dtype)
     xp.add.at(dweight, ids, dout)  # accumulates repeated ids, unlike dweight[ids] += dout
     return dweight
-
-
 
 
 def cross_entropy_rows_forward(logits, targets):
